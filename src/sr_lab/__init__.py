@@ -1,0 +1,1 @@
+"""sr_lab: waifu2x-family super-resolution experiments."""

@@ -1,0 +1,1 @@
+"""Image data: conversion between PIL images and tensors, and (later) datasets."""

@@ -1,0 +1,68 @@
+"""Whole-image inference with waifu2x's edge handling; the tiling engine must equal this."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from sr_lab.data.image import pil_to_tensor, tensor_to_pil
+from sr_lab.models.base import SRModel
+
+
+@torch.inference_mode()
+def run_padded(model: SRModel, x: torch.Tensor) -> torch.Tensor:
+    """Super-resolve a (B, C, H, W) batch to exactly (B, C', scale*H, scale*W).
+
+    The input is replicate-padded by ``model.context`` so border pixels see real-looking
+    neighbours (as waifu2x pads), and what the padding adds beyond ``offset`` is cropped.
+    """
+    param = next(model.parameters())
+    c = model.context
+    padded = F.pad(x.to(param.device, param.dtype), (c, c, c, c), mode="replicate")
+    y = model(padded)
+    excess = model.scale * c - model.offset
+    if excess < 0:
+        raise ValueError(f"{model.arch}: context {c} does not cover offset {model.offset}")
+    h, w = model.scale * x.shape[-2], model.scale * x.shape[-1]
+    return y[..., excess : excess + h, excess : excess + w]
+
+
+def _run_channels(model: SRModel, x: torch.Tensor) -> torch.Tensor:
+    """Run an RGB (3, H, W) tensor through a 3-channel model or a Y-channel model."""
+    if model.in_channels == 3:
+        return run_padded(model, x[None])[0].clamp(0, 1)
+    ycbcr = tensor_to_pil(x).convert("YCbCr")
+    size = (ycbcr.width * model.scale, ycbcr.height * model.scale)
+    y, cb, cr = ycbcr.split()
+    y_up = tensor_to_pil(run_padded(model, pil_to_tensor(y)[None])[0].clamp(0, 1))
+    merged = Image.merge(
+        "YCbCr", (y_up, cb.resize(size, Image.LANCZOS), cr.resize(size, Image.LANCZOS))
+    )
+    return pil_to_tensor(merged.convert("RGB"))
+
+
+def _run_alpha(model: SRModel, alpha: torch.Tensor) -> torch.Tensor:
+    """Upscale an alpha plane (1, H, W) with the model itself, so edges stay as sharp as colour."""
+    if model.scale == 1:
+        return alpha
+    out = run_padded(model, alpha.expand(model.in_channels, -1, -1)[None])[0]
+    return out.mean(dim=0, keepdim=True).clamp(0, 1)
+
+
+def upscale_image(model: SRModel, image: Image.Image) -> Image.Image:
+    """Super-resolve a whole PIL image; RGBA/LA keep their alpha, L stays greyscale."""
+    mode = image.mode
+    if mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+        mode = image.mode
+    has_alpha = mode in ("RGBA", "LA", "PA")
+    rgb = pil_to_tensor(image.convert("RGB"))
+    out = _run_channels(model, rgb)
+    if has_alpha:
+        alpha = pil_to_tensor(image.getchannel("A"))
+        out = torch.cat([out, _run_alpha(model, alpha)])
+    result = tensor_to_pil(out)
+    if mode in ("L", "LA", "I", "I;16", "F"):
+        result = result.convert("LA" if has_alpha else "L")
+    return result

@@ -1,0 +1,94 @@
+"""Save and load models: sr_lab files (architecture + config + weights), bare state dicts and
+waifu2x JSON, detected from the file itself."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from sr_lab.models.base import SRModel
+from sr_lab.models.registry import ARCHITECTURES, PRESETS, build
+from sr_lab.models.waifu2x_json import ModelFileError, read_waifu2x_json
+
+FORMAT_KEY = "sr_lab_model"
+
+
+def save(model: SRModel, path: str | Path) -> None:
+    """Write ``model`` as a PyTorch file holding its architecture, config and state dict.
+
+    The file is written atomically, so an interrupted save never leaves a truncated model.
+    """
+    path = Path(path)
+    payload = {
+        FORMAT_KEY: {"arch": model.arch, "config": model.config},
+        "state_dict": model.state_dict(),
+    }
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _load_state(path: Path, model: SRModel, state: dict[str, Any]) -> SRModel:
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        problem = f"missing {missing[:3]}, unexpected {unexpected[:3]}"
+        raise ModelFileError(path, f"state dict does not fit {model.arch}: {problem}")
+    for key, value in state.items():
+        if tuple(value.shape) != tuple(expected[key].shape):
+            want = tuple(expected[key].shape)
+            problem = f"{key} has shape {tuple(value.shape)}, {model.arch} expects {want}"
+            raise ModelFileError(path, problem)
+    model.load_state_dict(state)
+    return model
+
+
+def _match_preset(path: Path, state: dict[str, Any]) -> SRModel:
+    """A bare state dict carries no architecture: find the preset whose shapes it fits."""
+    channels = {1, 3}
+    for name in sorted(PRESETS):
+        for c in sorted(channels):
+            model = build(name, in_channels=c, out_channels=c)
+            shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+            if shapes == {k: tuple(v.shape) for k, v in state.items()}:
+                return _load_state(path, model, state)
+    raise ModelFileError(path, "state dict matches no known model; save with sr_lab.models.save")
+
+
+def load(path: str | Path, **overrides: Any) -> SRModel:
+    """Load any supported weights file; nothing is returned half-loaded.
+
+    ``overrides`` (e.g. ``scale=2`` for a vgg7 JSON) adjust what the file implies.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(path, "no such file")
+    if path.suffix.lower() == ".json":
+        return read_waifu2x_json(path, **overrides)
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile) as err:
+        raise ModelFileError(path, f"not a PyTorch weights file ({err})") from None
+    if not isinstance(payload, dict):
+        raise ModelFileError(path, f"expected a dict of weights, found {type(payload).__name__}")
+    if FORMAT_KEY in payload:
+        meta = payload[FORMAT_KEY]
+        if meta.get("arch") not in ARCHITECTURES:
+            raise ModelFileError(path, f"unknown architecture {meta.get('arch')!r}")
+        model = ARCHITECTURES[meta["arch"]](**{**meta["config"], **overrides})
+        return _load_state(path, model, payload["state_dict"])
+    if all(isinstance(v, torch.Tensor) for v in payload.values()):
+        return _match_preset(path, payload)
+    raise ModelFileError(path, "not an sr_lab model, a state dict or a waifu2x JSON model")

@@ -1,0 +1,51 @@
+"""Hydra configs compose and build what they promise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.errors import ConfigCompositionException
+from hydra.utils import instantiate
+
+from sr_lab import models
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+EXPECTED = {  # config name: (parameters, scale, offset)
+    "upconv7": (552_480, 2, 14),
+    "vgg7": (290_467, 2, 7),
+    "dcscn": (1_889_974, 2, 0),
+    "dcscn12": (1_889_974, 2, 0),
+    "dcscn8": (538_353, 2, 0),
+    "espcn7": (1_345_996, 2, 0),
+}
+
+
+def compose_train(*overrides: str):
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        return compose("train", overrides=list(overrides))
+
+
+def test_every_model_config_is_tested() -> None:
+    assert {p.stem for p in (CONF / "model").glob("*.yaml")} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_model_config_builds(name: str) -> None:
+    model = instantiate(compose_train(f"model={name}").model)
+    assert isinstance(model, models.SRModel)
+    n_params = sum(p.numel() for p in model.parameters())
+    assert (n_params, model.scale, model.offset) == EXPECTED[name]
+
+
+def test_y_channel_and_activation_overrides() -> None:
+    overrides = ["model.in_channels=1", "model.out_channels=1", "model.activation=prelu"]
+    cfg = compose_train("model=espcn7", *overrides)
+    model = instantiate(cfg.model)
+    assert (model.in_channels, model.config["activation"]) == (1, "prelu")
+
+
+def test_unknown_model_option_fails() -> None:
+    with pytest.raises(ConfigCompositionException, match="srgan"):
+        compose_train("model=srgan")

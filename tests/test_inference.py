@@ -1,0 +1,129 @@
+"""Whole-image inference: waifu2x parity, edge handling, image modes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from sr_lab import models
+from sr_lab.data.image import pil_to_tensor, quantize
+from sr_lab.inference import run_padded, upscale_image
+
+REFERENCES = {  # reference output: (model file, input image)
+    "miku_small_noisy__upconv_7_art_noise1_scale2.0x.png": (
+        "upconv_7/art/noise1_scale2.0x_model.json",
+        "miku_small_noisy.png",
+    ),
+    "miku_small_noisy__upconv_7_art_scale2.0x.png": (
+        "upconv_7/art/scale2.0x_model.json",
+        "miku_small_noisy.png",
+    ),
+    "miku_small_noisy__upconv_7_photo_scale2.0x.png": (
+        "upconv_7/photo/scale2.0x_model.json",
+        "miku_small_noisy.png",
+    ),
+    "miku_noisy__vgg_7_art_noise1.png": ("vgg_7/art/noise1_model.json", "miku_noisy.png"),
+}
+
+
+def psnr_8bit(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float("inf") if mse == 0 else 10 * np.log10(255**2 / mse)
+
+
+@pytest.mark.parametrize("reference", sorted(REFERENCES))
+def test_matches_waifu2x_reference(waifu2x_dir: Path, reference: str) -> None:
+    model_file, image_file = REFERENCES[reference]
+    model = models.load(waifu2x_dir / "models" / model_file)
+    out = np.asarray(upscale_image(model, Image.open(waifu2x_dir / "images" / image_file)))
+    ref = np.asarray(Image.open(waifu2x_dir / "reference_outputs" / reference))
+    assert out.shape == ref.shape
+    diff = np.abs(out.astype(int) - ref.astype(int))
+    assert diff.max() <= 1
+    assert (diff == 0).mean() >= 0.999
+    assert psnr_8bit(out, ref) > 80
+
+
+def test_upconv7_edges_are_waifu2x_replicate_padding() -> None:
+    torch.manual_seed(0)
+    model = models.build("upconv7").eval()
+    x = torch.rand(1, 3, 13, 17)
+    with torch.no_grad():
+        expected = model(F.pad(x, (7, 7, 7, 7), mode="replicate"))
+    assert torch.equal(run_padded(model, x), expected)
+
+
+def test_vgg7_2x_equals_waifu2x_nearest_then_pad() -> None:
+    """waifu2x upscales by nearest first and pads the 2x image by 7; the model pads by 4."""
+    torch.manual_seed(0)
+    model = models.build("vgg7").eval()
+    x = torch.rand(1, 3, 11, 14)
+    big = F.interpolate(x, scale_factor=2, mode="nearest")
+    with torch.no_grad():
+        expected = model.body(F.pad(big, (7, 7, 7, 7), mode="replicate"))
+    assert torch.allclose(run_padded(model, x), expected, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("name", ["upconv7", "vgg7", "dcscn8", "espcn7"])
+def test_output_is_exactly_scale_times_input(name: str) -> None:
+    model = models.build(name).eval()
+    assert run_padded(model, torch.rand(1, 3, 9, 10)).shape == (1, 3, 18, 20)
+
+
+def test_quantize_rounds_like_waifu2x() -> None:
+    x = torch.tensor([-0.2, 0.0, 0.49, 0.51, 1.49, 1.5, 254.5, 254.51, 255, 300]) / 255
+    assert quantize(x.double()).tolist() == [0, 0, 0, 1, 1, 1, 254, 255, 255, 255]
+    assert quantize(x.float()).tolist()[:5] == [0, 0, 0, 1, 1]
+
+
+def random_image(mode: str, size: tuple[int, int] = (13, 10)) -> Image.Image:
+    rng = np.random.default_rng(0)
+    channels = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}[mode]
+    array = rng.integers(0, 256, (size[1], size[0], channels), dtype=np.uint8)
+    return Image.fromarray(array.squeeze(-1) if channels == 1 else array, mode)
+
+
+@pytest.mark.parametrize(
+    ("mode", "out_mode"), [("RGB", "RGB"), ("RGBA", "RGBA"), ("L", "L"), ("LA", "LA")]
+)
+def test_modes_are_kept(mode: str, out_mode: str) -> None:
+    model = models.build("vgg7").eval()
+    out = upscale_image(model, random_image(mode))
+    assert (out.mode, out.size) == (out_mode, (26, 20))
+
+
+def test_greyscale_is_rgb_inference_converted_back() -> None:
+    model = models.build("upconv7").eval()
+    grey = random_image("L")
+    via_rgb = upscale_image(model, grey.convert("RGB")).convert("L")
+    assert np.array_equal(np.asarray(upscale_image(model, grey)), np.asarray(via_rgb))
+
+
+def test_palette_with_transparency_keeps_alpha() -> None:
+    image = random_image("RGBA").convert("P")
+    image.info["transparency"] = 0
+    assert upscale_image(models.build("vgg7").eval(), image).mode == "RGBA"
+
+
+def test_rgba_colour_does_not_depend_on_alpha(waifu2x_dir: Path) -> None:
+    model = models.load(waifu2x_dir / "models/upconv_7/art/scale2.0x_model.json")
+    rgba = Image.open(waifu2x_dir / "images/miku_small.png")
+    out = upscale_image(model, rgba)
+    assert out.mode == "RGBA" and out.size == (456, 318)
+    rgb_only = upscale_image(model, rgba.convert("RGB"))
+    assert np.array_equal(np.asarray(out)[..., :3], np.asarray(rgb_only))
+    alpha_in = pil_to_tensor(rgba.getchannel("A"))
+    alpha_out = pil_to_tensor(out.getchannel("A"))
+    opaque = F.interpolate(alpha_in[None], scale_factor=2, mode="nearest")[0] == 1
+    assert (alpha_out[opaque] > 0.9).float().mean() > 0.99
+
+
+def test_y_channel_model_gives_rgb() -> None:
+    model = models.build("vgg7", in_channels=1, out_channels=1).eval()
+    out = upscale_image(model, random_image("RGB"))
+    assert (out.mode, out.size) == ("RGB", (26, 20))
