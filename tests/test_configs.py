@@ -9,7 +9,9 @@ from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 from hydra.utils import instantiate
 
+from conftest import SHARED
 from sr_lab import models
+from sr_lab.data import FolderSource, SRDataModule, SyntheticSource
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 EXPECTED = {  # config name: (parameters, scale, offset)
@@ -49,3 +51,24 @@ def test_y_channel_and_activation_overrides() -> None:
 def test_unknown_model_option_fails() -> None:
     with pytest.raises(ConfigCompositionException, match="srgan"):
         compose_train("model=srgan")
+
+
+def test_default_data_is_synthetic_bicubic() -> None:
+    data = instantiate(compose_train().data)
+    assert isinstance(data, SRDataModule) and isinstance(data.source, SyntheticSource)
+    assert (data.patch_size, data.degradation.name, data.degradation.scale) == (48, "bicubic", 2)
+
+
+def test_folder_data_with_a_degradation(tmp_path: Path) -> None:
+    overrides = ["data=folder", f"data.source.train={tmp_path}", "degradation=jpeg_noise2"]
+    data = instantiate(compose_train(*overrides).data)
+    assert isinstance(data.source, FolderSource) and data.source.train == tmp_path
+    assert data.degradation.noise.chains[0].first == (50, 75)
+
+
+def test_benchmark_data_points_at_shared(monkeypatch: pytest.MonkeyPatch) -> None:
+    if not (SHARED / "datasets" / "T91").is_dir():
+        pytest.skip(f"datasets not found under {SHARED} (set SR_LAB_SHARED)")
+    monkeypatch.setenv("SR_LAB_DATA", str(SHARED / "datasets"))
+    data = instantiate(compose_train("data=benchmark").data)
+    assert len(data.source.keys("train")) == 91 and len(data.source.keys("val")) == 14

@@ -35,8 +35,19 @@ def test_parameter_count(name: str) -> None:
 def test_dcscn_default_is_dcscn12_and_filters_decay() -> None:
     assert n_params(models.build("dcscn")) == PARAMETERS["dcscn12"]
     assert models.dcscn.decayed_filters(12, 196, 48) == [
-        196, 172, 152, 134, 118, 103, 91, 80, 70, 62, 55, 48,
-    ]  # fmt: skip
+        196,
+        172,
+        152,
+        134,
+        118,
+        103,
+        91,
+        80,
+        70,
+        62,
+        55,
+        48,
+    ]
 
 
 def test_vgg7_denoiser_keeps_size() -> None:

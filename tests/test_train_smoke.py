@@ -15,7 +15,14 @@ def run_train(*overrides: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def test_smoke_training_reports_psnr(tmp_path: Path) -> None:
-    result = run_train("model=vgg7", "steps=2", "log_every=1", "batch_size=2", cwd=tmp_path)
+    small = [
+        "data.batch_size=2",
+        "data.num_workers=0",
+        "data.source.train_count=2",
+        "data.source.val_count=1",
+        "data.source.size=64",
+    ]
+    result = run_train("model=vgg7", "steps=2", "log_every=1", *small, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert [line.split()[:2] for line in lines[:2]] == [["step", "1"], ["step", "2"]]

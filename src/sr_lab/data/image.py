@@ -1,14 +1,89 @@
-"""Conversions between PIL images and float tensors in [0, 1], with waifu2x's 8-bit rounding."""
+"""Image files and tensors: decoding any common format to 8-bit RGB(+alpha), saving 8-bit PNG,
+and float conversions with waifu2x's rounding."""
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 
 
-def pil_to_tensor(image: Image.Image) -> torch.Tensor:
-    """(C, H, W) float32 in [0, 1] from an 8-bit PIL image (modes L, RGB, RGBA...)."""
+class ImageError(ValueError):
+    """An image file or folder that cannot be used; the message names the path."""
+
+    def __init__(self, path: str | Path, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+
+
+def to_8bit(image: Image.Image) -> Image.Image:
+    """8-bit L/LA/RGB/RGBA from any PIL mode: 16-bit keeps its high byte, P expands its palette."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        array = np.asarray(image).astype(np.int64)
+        high = (array >> 8) if image.mode != "I" or array.max() > 255 else array
+        return Image.fromarray(np.clip(high, 0, 255).astype(np.uint8), "L")
+    if image.mode == "P":
+        return image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode == "PA":
+        return image.convert("RGBA")
+    if image.mode in ("L", "LA", "RGB", "RGBA"):
+        return image
+    return image.convert("RGB")
+
+
+def open_image(path: str | Path) -> Image.Image:
+    """Decode an image file fully (so truncation is caught here) into an 8-bit mode."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImageError(path, "no such file")
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return to_8bit(image)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        raise ImageError(path, f"not a readable image ({err})") from None
+
+
+def load_rgb(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """(H, W, 3) uint8 RGB and, where the file has one, its (H, W) uint8 alpha."""
+    image = open_image(path)
+    alpha = np.asarray(image.getchannel("A")) if image.mode in ("LA", "RGBA") else None
+    return np.asarray(image.convert("RGB")), alpha
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    """Image files under ``folder`` (recursive, sorted); an error if there are none."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ImageError(folder, "no such folder")
+    files = sorted(
+        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+    )
+    if not files:
+        raise ImageError(folder, f"no images ({', '.join(IMAGE_SUFFIXES)}) in this folder")
+    return files
+
+
+def save_png(image: Image.Image, path: str | Path) -> None:
+    """Write an 8-bit PNG atomically (temporary file, then rename)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            to_8bit(image).save(f, format="PNG")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def pil_to_tensor(image: Image.Image | np.ndarray) -> torch.Tensor:
+    """(C, H, W) float32 in [0, 1] from an 8-bit PIL image or (H, W[, C]) uint8 array."""
     array = np.asarray(image, dtype=np.uint8)
     if array.ndim == 2:
         array = array[:, :, None]
@@ -16,7 +91,8 @@ def pil_to_tensor(image: Image.Image) -> torch.Tensor:
 
 
 def quantize(x: torch.Tensor) -> torch.Tensor:
-    """Clamp to [0, 1] and round to uint8 as waifu2x's encoder does (halves round down a hair)."""
+    """Clamp to [0, 1] and round to uint8 as waifu2x's encoder does (halves round down a hair
+    where the float precision can tell)."""
     shifted = x + (0.5 - 0.5e-7) / 255
     return shifted.clamp_(0, 1).mul_(255).floor_().to(torch.uint8)
 

@@ -1,0 +1,22 @@
+"""The benchmark command runs and prints the documented JSON (no timing is asserted)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def test_bench_data_prints_runs_and_memory() -> None:
+    args = ["data", "--seconds", "0.2", "--workers", "0,1", "--images", "2", "--size", "128"]
+    result = subprocess.run(
+        [sys.executable, "-m", "sr_lab.bench", *args], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    runs = [(r["degradation"], r["workers"]) for r in report["runs"]]
+    assert runs == [(d, w) for d in ("bicubic", "waifu2x_art_noise3") for w in (0, 1)]
+    assert all(r["pairs_per_s"] > 0 for r in report["runs"])
+    memory = report["memory"]
+    assert memory["images"] == 3 and memory["uint8_bytes"] == 3 * 128 * 128 * 3
+    assert memory["held_bytes"] >= memory["uint8_bytes"]
