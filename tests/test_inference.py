@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from sr_lab import models
+from sr_lab.data.colour import rgb_to_y
 from sr_lab.data.image import pil_to_tensor, quantize
 from sr_lab.inference import run_padded, upscale_image
 
@@ -123,7 +124,18 @@ def test_rgba_colour_does_not_depend_on_alpha(waifu2x_dir: Path) -> None:
     assert (alpha_out[opaque] > 0.9).float().mean() > 0.99
 
 
-def test_y_channel_model_gives_rgb() -> None:
+def test_y_channel_model_runs_on_bt601_y() -> None:
+    """A 1-channel model's output is BT.601 studio-range Y, as training feeds it; chroma comes
+    from Lanczos. A model that outputs Y = 0.7 everywhere must give images whose Y is 0.7."""
     model = models.build("vgg7", in_channels=1, out_channels=1).eval()
-    out = upscale_image(model, random_image("RGB"))
+    with torch.no_grad():
+        for conv in (m for m in model.modules() if isinstance(m, torch.nn.Conv2d)):
+            conv.weight.zero_()
+            conv.bias.zero_()
+        conv.bias.fill_(0.7)
+    grey = np.random.default_rng(0).integers(80, 170, (10, 13, 1))
+    image = Image.fromarray((grey + np.array([20, -10, 5])).astype(np.uint8))  # constant chroma
+    out = upscale_image(model, image)
     assert (out.mode, out.size) == ("RGB", (26, 20))
+    y_out = rgb_to_y(pil_to_tensor(out).double())
+    assert (y_out - 0.7).abs().max() < 1.5 / 255

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from sr_lab.data.colour import rgb_to_ycbcr, ycbcr_to_rgb
 from sr_lab.data.image import pil_to_tensor, tensor_to_pil
 from sr_lab.models.base import SRModel
 
@@ -28,18 +30,22 @@ def run_padded(model: SRModel, x: torch.Tensor) -> torch.Tensor:
     return y[..., excess : excess + h, excess : excess + w]
 
 
+def _lanczos(plane: torch.Tensor, scale: int) -> torch.Tensor:
+    """Lanczos-upscale an (H, W) float plane with PIL, as waifu2x does for chroma."""
+    image = Image.fromarray(plane.numpy().astype("float32"), mode="F")
+    size = (image.width * scale, image.height * scale)
+    return torch.from_numpy(np.asarray(image.resize(size, Image.Resampling.LANCZOS)).copy())
+
+
 def _run_channels(model: SRModel, x: torch.Tensor) -> torch.Tensor:
-    """Run an RGB (3, H, W) tensor through a 3-channel model or a Y-channel model."""
+    """Run an RGB (3, H, W) tensor through a 3-channel model, or through a Y-channel model
+    (BT.601 Y, as training uses) with Cb and Cr upscaled by Lanczos."""
     if model.in_channels == 3:
         return run_padded(model, x[None])[0].clamp(0, 1)
-    ycbcr = tensor_to_pil(x).convert("YCbCr")
-    size = (ycbcr.width * model.scale, ycbcr.height * model.scale)
-    y, cb, cr = ycbcr.split()
-    y_up = tensor_to_pil(run_padded(model, pil_to_tensor(y)[None])[0].clamp(0, 1))
-    merged = Image.merge(
-        "YCbCr", (y_up, cb.resize(size, Image.LANCZOS), cr.resize(size, Image.LANCZOS))
-    )
-    return pil_to_tensor(merged.convert("RGB"))
+    ycbcr = rgb_to_ycbcr(x)
+    y = run_padded(model, ycbcr[None, :1])[0].float().cpu()
+    chroma = torch.stack([_lanczos(ycbcr[c], model.scale) for c in (1, 2)])
+    return ycbcr_to_rgb(torch.cat([y, chroma])).clamp(0, 1)
 
 
 def _run_alpha(model: SRModel, alpha: torch.Tensor) -> torch.Tensor:
