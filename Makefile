@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml constraints.txt
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# `make train` runs the quickstart recipe; ARGS adds Hydra overrides, e.g. ARGS="model=vgg7".
+TRAIN_ARGS ?= experiment=quickstart
 train: $(STAMP)
-	$(PY) -m sr_lab.train $(ARGS)
+	$(PY) -m sr_lab.train $(TRAIN_ARGS) $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests

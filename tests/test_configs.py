@@ -56,7 +56,7 @@ def test_unknown_model_option_fails() -> None:
 def test_default_data_is_synthetic_bicubic() -> None:
     data = instantiate(compose_train().data)
     assert isinstance(data, SRDataModule) and isinstance(data.source, SyntheticSource)
-    assert (data.patch_size, data.degradation.name, data.degradation.scale) == (48, "bicubic", 2)
+    assert (data.patch_size, data.degradation.name, data.degradation.scale) == (96, "bicubic", 2)
 
 
 def test_folder_data_with_a_degradation(tmp_path: Path) -> None:
@@ -72,3 +72,18 @@ def test_benchmark_data_points_at_shared(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("SR_LAB_DATA", str(SHARED / "datasets"))
     data = instantiate(compose_train("data=benchmark").data)
     assert len(data.source.keys("train")) == 91 and len(data.source.keys("val")) == 14
+
+
+def test_slurm_launcher_composes() -> None:
+    with initialize_config_dir(str(CONF), version_base="1.3"):
+        overrides = ["hydra/launcher=submitit_slurm", "trainer=ddp", "trainer.num_nodes=2"]
+        cfg = compose("train", overrides=overrides, return_hydra_config=True)
+    assert cfg.hydra.launcher._target_.endswith("SlurmLauncher")
+    assert (cfg.trainer.strategy, cfg.trainer.num_nodes) == ("ddp", 2)
+
+
+@pytest.mark.parametrize("group", ["trainer", "logger", "callbacks", "scheduler", "optimizer"])
+def test_every_option_of_a_group_composes(group: str) -> None:
+    for option in sorted(p.stem for p in (CONF / group).glob("*.yaml")):
+        cfg = compose_train(f"{group}={option}")
+        assert cfg[group] is not None

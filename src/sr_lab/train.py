@@ -1,63 +1,88 @@
-"""Smoke training entry point: ``python -m sr_lab.train [model=NAME] [data=...] [steps=N]``.
+"""Training entry point: ``python -m sr_lab.train model=dcscn12 loss=l1 [key=value ...]``.
 
-Trains any registered model for a few steps with a plain PyTorch loop on the configured
-datamodule, then prints validation PSNR against bicubic, proving models, data, configs and
-set-up work end to end.
+Composes the Hydra config (conf/train.yaml), checks it, and trains with Lightning. ``train``
+is the library function (tests call it directly); ``main`` is the thin command-line wrapper.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterator
-from itertools import count, islice
+import sys
+from typing import Any
 
 import hydra
-import torch
-import torch.nn.functional as F
+import pytorch_lightning as pl
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
-from omegaconf import DictConfig
-from torch.utils.data import DataLoader
+from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.loggers import TensorBoardLogger
 
-from sr_lab.inference import run_padded
-
-
-def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    """PSNR in dB of images in [0, 1]."""
-    return 10 * math.log10(1 / F.mse_loss(a.clamp(0, 1), b).item())
+from sr_lab.models.base import SRModel
+from sr_lab.module import SRModule
 
 
-def endless(loader: DataLoader) -> Iterator:
-    """Batches over successive epochs, telling the sampler each new epoch."""
-    for epoch in count():
-        loader.sampler.set_epoch(epoch)
-        yield from loader
+def build(cfg: DictConfig, key: str, **kwargs: Any) -> Any:
+    """Instantiate ``cfg[key]``, turning a constructor's complaint into a one-line error."""
+    try:
+        return instantiate(cfg[key], **kwargs)
+    except InstantiationException as err:
+        cause = err.__cause__ or err
+        raise ValueError(f"{key}: {cause}") from None
+
+
+def check_config(cfg: DictConfig, model: SRModel) -> None:
+    """Out-of-range values fail here, with one line, before any data is loaded."""
+    if cfg.optimizer.lr <= 0:
+        raise ValueError(f"optimizer.lr must be > 0, got {cfg.optimizer.lr}")
+    patch, scale = cfg.data.patch_size, cfg.degradation.scale
+    if scale * (patch // scale) - 2 * model.offset < 1:
+        raise ValueError(
+            f"data.patch_size {patch} is too small for {model.arch}: it loses {model.offset} "
+            f"output pixels on each side (use at least {2 * model.offset + 2 * scale})"
+        )
+    if cfg.data.batch_size < 1 or cfg.data.samples_per_epoch < 1:
+        raise ValueError("data.batch_size and data.samples_per_epoch must be >= 1")
+
+
+def log_hyperparameters(trainer: pl.Trainer, cfg: DictConfig) -> None:
+    """Every config value as hparams; TensorBoard's hparams view tracks val/psnr_best."""
+    params = OmegaConf.to_container(cfg, resolve=True)
+    for logger in trainer.loggers:
+        if isinstance(logger, TensorBoardLogger):
+            logger.log_hyperparams(params, metrics={"val/psnr_best": 0.0})
+        else:
+            logger.log_hyperparams(params)
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Train as ``cfg`` says; return the final logged metrics."""
+    pl.seed_everything(cfg.seed, workers=True)
+    model = build(cfg, "model")
+    check_config(cfg, model)
+    data = build(cfg, "data")
+    data.check_model(model)
+    module = SRModule(
+        model,
+        build(cfg, "loss"),
+        build(cfg, "optimizer"),
+        build(cfg, "scheduler"),
+        build(cfg, "metrics"),
+    )
+    callbacks = [build(cfg.callbacks, name) for name in cfg.callbacks]
+    loggers = [build(cfg.logger, name) for name in cfg.get("logger") or {}]
+    trainer = build(cfg, "trainer", callbacks=callbacks, logger=loggers or False)
+    log_hyperparameters(trainer, cfg)
+    trainer.fit(module, datamodule=data, ckpt_path=cfg.ckpt_path)
+    return {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
 
 
 @hydra.main(version_base="1.3", config_path="../../conf", config_name="train")
-def main(cfg: DictConfig) -> float:
-    torch.manual_seed(cfg.seed)
-    model = instantiate(cfg.model)
-    data = instantiate(cfg.data)
-    data.check_model(model)
-    data.setup("fit")
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    off = model.offset
-    for step, (lr, hr) in enumerate(islice(endless(data.train_dataloader()), cfg.steps), 1):
-        loss = F.l1_loss(model(lr), hr[..., off : hr.shape[-2] - off, off : hr.shape[-1] - off])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        if step % cfg.log_every == 0:
-            print(f"step {step:5d}  train/l1 {loss.item():.4f}", flush=True)
-    model.eval()
-    scores, baseline = [], []
-    for lr, hr in data.val_dataloader():
-        scores.append(psnr(run_padded(model, lr), hr))
-        bicubic = F.interpolate(lr, scale_factor=model.scale, mode="bicubic")
-        baseline.append(psnr(bicubic, hr))
-    val_psnr = sum(scores) / len(scores)
-    print(f"val/psnr {val_psnr:.2f} dB  (bicubic {sum(baseline) / len(baseline):.2f} dB)")
-    return val_psnr
+def main(cfg: DictConfig) -> float | None:
+    try:
+        metrics = train(cfg)
+    except (ValueError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    return metrics.get(cfg.optimized_metric)
 
 
 if __name__ == "__main__":

@@ -19,11 +19,16 @@ from sr_lab.data.sources import FolderSource, SyntheticSource
 
 
 def decode_shard(
-    source: FolderSource | SyntheticSource, split: str, rank: int, world: int
+    source: FolderSource | SyntheticSource,
+    split: str,
+    rank: int,
+    world: int,
+    limit: int | None = None,
 ) -> list[np.ndarray]:
-    """This rank's images of ``split``; unreadable files are skipped with one counting warning."""
+    """This rank's images of ``split`` (at most ``limit``); unreadable files are skipped with
+    one counting warning."""
     images, bad = [], []
-    for key in source.keys(split)[rank::world]:
+    for key in source.keys(split)[rank::world][:limit]:
         try:
             images.append(source.decode(key))
         except ImageError as err:
@@ -59,6 +64,7 @@ class SRDataModule(pl.LightningDataModule):
         val_batch_size: int = 1,
         num_workers: int = 2,
         pin_memory: bool = False,
+        limit_images: int | None = None,
         seed: int = 0,
     ) -> None:
         super().__init__()
@@ -75,6 +81,7 @@ class SRDataModule(pl.LightningDataModule):
         self.grid, self.augment, self.channels = grid, augment, channels
         self.val_crop, self.val_batch_size = val_crop, val_batch_size
         self.num_workers, self.pin_memory, self.seed = num_workers, pin_memory, seed
+        self.limit_images = limit_images
         self.train_images: list[np.ndarray] = []
         self.val_images: list[np.ndarray] = []
 
@@ -102,9 +109,9 @@ class SRDataModule(pl.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         rank, world = self._rank_world()
         if not self.train_images and stage in (None, "fit"):
-            self.train_images = decode_shard(self.source, "train", rank, world)
+            self.train_images = decode_shard(self.source, "train", rank, world, self.limit_images)
         if not self.val_images:
-            self.val_images = decode_shard(self.source, "val", rank, world)
+            self.val_images = decode_shard(self.source, "val", rank, world, self.limit_images)
         self.rank, self.world = rank, world
 
     def train_dataloader(self) -> DataLoader:

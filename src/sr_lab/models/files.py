@@ -1,5 +1,5 @@
-"""Save and load models: sr_lab files (architecture + config + weights), bare state dicts and
-waifu2x JSON, detected from the file itself."""
+"""Save and load models: sr_lab files (architecture + config + weights), training checkpoints,
+bare state dicts and waifu2x JSON, detected from the file itself."""
 
 from __future__ import annotations
 
@@ -88,7 +88,10 @@ def load(path: str | Path, **overrides: Any) -> SRModel:
         if meta.get("arch") not in ARCHITECTURES:
             raise ModelFileError(path, f"unknown architecture {meta.get('arch')!r}")
         model = ARCHITECTURES[meta["arch"]](**{**meta["config"], **overrides})
-        return _load_state(path, model, payload["state_dict"])
+        state = payload["state_dict"]
+        if "epoch" in payload:  # a training checkpoint: keep the network's own weights
+            state = {k[len("model.") :]: v for k, v in state.items() if k.startswith("model.")}
+        return _load_state(path, model, state)
     if all(isinstance(v, torch.Tensor) for v in payload.values()):
         return _match_preset(path, payload)
     raise ModelFileError(path, "not an sr_lab model, a state dict or a waifu2x JSON model")

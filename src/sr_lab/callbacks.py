@@ -1,0 +1,97 @@
+"""Training callbacks: validation image grids, a one-line epoch summary, metrics.json."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from pytorch_lightning.loggers import TensorBoardLogger
+from pytorch_lightning.utilities import rank_zero_only
+
+from sr_lab.module import bicubic_upscale
+
+
+def centre_crop(x: torch.Tensor, size: int) -> torch.Tensor:
+    """The central ``size`` x ``size`` (or smaller) window of a (..., H, W) tensor."""
+    h, w = x.shape[-2:]
+    ch, cw = min(h, size), min(w, size)
+    y, x0 = (h - ch) // 2, (w - cw) // 2
+    return x[..., y : y + ch, x0 : x0 + cw]
+
+
+class ImageGrid(pl.Callback):
+    """Every ``every_n_epochs``, logs to TensorBoard a grid of fixed validation crops: one row
+    per image, columns bicubic | model | ground truth."""
+
+    def __init__(self, every_n_epochs: int = 5, count: int = 4, crop: int = 96) -> None:
+        self.every, self.count, self.crop = every_n_epochs, count, crop
+        self.rows: list[torch.Tensor] = []
+
+    def _active(self, trainer: pl.Trainer) -> bool:
+        return not trainer.sanity_checking and trainer.current_epoch % self.every == 0
+
+    def on_validation_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, *_) -> None:
+        if not self._active(trainer) or len(self.rows) >= self.count:
+            return
+        lr, hr = batch
+        bicubic = bicubic_upscale(lr[:1], pl_module.model.scale)
+        tiles = [centre_crop(t[:1].float(), self.crop) for t in (bicubic, outputs["sr"], hr)]
+        row = torch.cat([t.expand(-1, 3, -1, -1) for t in tiles], dim=-1)[0].cpu()
+        self.rows.append(row)
+
+    @rank_zero_only
+    def _log(self, trainer: pl.Trainer) -> None:
+        width = max(r.shape[-1] for r in self.rows)
+        rows = [F.pad(r, (0, width - r.shape[-1])) for r in self.rows]
+        grid = torch.cat(rows, dim=-2).clamp(0, 1)
+        for logger in trainer.loggers:
+            if isinstance(logger, TensorBoardLogger):
+                logger.experiment.add_image("val/bicubic|model|truth", grid, trainer.global_step)
+
+    def on_validation_epoch_end(self, trainer, pl_module) -> None:
+        if self.rows:
+            self._log(trainer)
+        self.rows = []
+
+
+def scalar_metrics(trainer: pl.Trainer) -> dict[str, float]:
+    """The trainer's logged metrics as plain floats."""
+    return {k: float(v) for k, v in sorted(trainer.callback_metrics.items()) if v.numel() == 1}
+
+
+class EpochSummary(pl.Callback):
+    """One console line per training epoch: loss, validation PSNR, best, bicubic."""
+
+    @rank_zero_only
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        m = scalar_metrics(trainer)
+        parts = [f"epoch {trainer.current_epoch}", f"step {trainer.global_step}"]
+        if "train/loss_epoch" in m:
+            parts.append(f"train/loss {m['train/loss_epoch']:.4f}")
+        if "val/psnr" in m:
+            parts.append(
+                f"val/psnr {m['val/psnr']:.2f} dB (best {m['val/psnr_best']:.2f}, "
+                f"bicubic {m.get('val/bicubic_psnr', math.nan):.2f})"
+            )
+            parts.append(f"ssim {m['val/ssim']:.4f} ms-ssim {m['val/ms_ssim']:.4f}")
+        bar = trainer.progress_bar_callback
+        (bar.print if bar is not None else print)(" | ".join(parts))
+
+
+class MetricsFile(pl.Callback):
+    """Writes the final metrics (and where the run stopped) to ``path`` as JSON."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    @rank_zero_only
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        report: dict[str, Any] = scalar_metrics(trainer)
+        report.update(epoch=trainer.current_epoch, global_step=trainer.global_step)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(report, indent=2) + "\n")

@@ -1,0 +1,98 @@
+"""The LightningModule: the only place that knows Lightning's training loop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchmetrics import MeanMetric
+
+from sr_lab.inference import run_padded
+from sr_lab.metrics import SRMetrics
+from sr_lab.models.base import SRModel
+from sr_lab.models.files import FORMAT_KEY
+
+
+def bicubic_upscale(lr: torch.Tensor, scale: int) -> torch.Tensor:
+    """The bicubic baseline: ``lr`` upscaled by ``scale``, clamped to [0, 1]."""
+    return F.interpolate(lr.float(), scale_factor=scale, mode="bicubic").clamp(0, 1)
+
+
+class SRModule(pl.LightningModule):
+    """Trains ``model`` on (LR, HR) batches: sr = model(lr), loss against HR cropped by the
+    model's offset. Validates whole images with waifu2x's padding, logging val/psnr, val/ssim,
+    val/ms_ssim, the bicubic baseline (once) and val/psnr_best."""
+
+    def __init__(
+        self,
+        model: SRModel,
+        loss: nn.Module,
+        optimizer: Callable[..., torch.optim.Optimizer],
+        scheduler: Callable[..., Any],
+        metrics: SRMetrics,
+    ) -> None:
+        super().__init__()
+        self.model, self.loss = model, loss
+        self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
+        self.metrics, self.baseline = metrics, SRMetrics(metrics.channel, metrics.shave)
+        self.train_loss = MeanMetric()
+        self.register_buffer("best_psnr", torch.tensor(float("-inf")))
+        self.register_buffer("baseline_done", torch.tensor(False))
+
+    def forward(self, lr: torch.Tensor) -> torch.Tensor:
+        return self.model(lr)
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int):
+        lr, hr = batch
+        o = self.model.offset
+        loss = self.loss(self.model(lr), hr[..., o : hr.shape[-2] - o, o : hr.shape[-1] - o])
+        self.train_loss.update(loss.detach())
+        self.log("train/loss", loss, prog_bar=True)
+        self.log("train/loss_epoch", self.train_loss, on_step=False, on_epoch=True)
+        return loss
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int):
+        lr, hr = batch
+        sr = run_padded(self.model, lr).float().clamp(0, 1)
+        self.metrics.update(sr, hr)
+        if not self.baseline_done:
+            self.baseline.update(bicubic_upscale(lr, self.model.scale), hr)
+        return {"sr": sr}
+
+    def on_validation_epoch_end(self) -> None:
+        scores = self.metrics.compute()
+        self.metrics.reset()
+        if self.trainer.sanity_checking:
+            self.baseline.reset()
+            return
+        # torchmetrics already reduced these over ranks; sync_dist keeps Lightning's view equal
+        self.log_dict({f"val/{k}": v for k, v in scores.items()}, sync_dist=True)
+        self.best_psnr.fill_(max(self.best_psnr.item(), scores["psnr"].item()))
+        self.log("val/psnr_best", self.best_psnr, sync_dist=True)
+        if not self.baseline_done:
+            base = self.baseline.compute()
+            self.baseline.reset()
+            self.baseline_done.fill_(True)
+            self.log_dict({f"val/bicubic_{k}": v for k, v in base.items()}, sync_dist=True)
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        optimizer = self.optimizer_factory(self.model.parameters())
+        data = getattr(self.trainer, "datamodule", None)
+        samples_per_step = getattr(data, "batch_size", 1) * self.trainer.world_size
+        scheduler = self.scheduler_factory(
+            optimizer,
+            total_steps=int(self.trainer.estimated_stepping_batches),
+            samples_per_step=samples_per_step,
+        )
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Record the architecture so ``sr_lab.models.load`` can rebuild it from the checkpoint."""
+        checkpoint[FORMAT_KEY] = {"arch": self.model.arch, "config": self.model.config}

@@ -1,0 +1,137 @@
+"""Training end to end with real Lightning, Hydra and TensorBoard files (all on CPU)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.errors import ConfigCompositionException
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from sr_lab import models
+from sr_lab.train import train
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def compose_train(out: Path, *overrides: str):
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        return compose("train", overrides=["debug=smoke", f"paths.output_dir={out}", *overrides])
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "sr_lab.train", *args]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.parametrize("name", ["upconv7", "vgg7", "dcscn8", "espcn7"])
+def test_smoke_run_writes_every_output(tmp_path: Path, name: str) -> None:
+    metrics = train(compose_train(tmp_path, f"model={name}", "loss=huber"))
+    assert metrics["val/psnr_best"] == metrics["val/psnr"] > 0
+    assert metrics["val/bicubic_psnr"] > 20 and 0 < metrics["val/ms_ssim"] <= 1
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved["global_step"] == 3 and saved["val/psnr"] == pytest.approx(metrics["val/psnr"])
+    for ckpt in ("best.ckpt", "last.ckpt"):
+        loaded = models.load(tmp_path / "checkpoints" / ckpt)
+        assert loaded.arch == models.build(name).arch
+    events = EventAccumulator(str(tmp_path / "tensorboard"), size_guidance={"images": 0})
+    events.Reload()
+    scalars = set(events.Tags()["scalars"])
+    assert {"train/loss", "val/psnr", "val/ssim", "val/ms_ssim", "val/psnr_best"} <= scalars
+    assert {"val/bicubic_psnr", "lr-Adam"} <= scalars
+    assert events.Tags()["images"] == ["val/bicubic|model|truth"]
+
+
+def test_resume_reaches_the_same_weights(tmp_path: Path) -> None:
+    def weights(ckpt: Path) -> dict[str, torch.Tensor]:
+        return torch.load(ckpt, map_location="cpu", weights_only=True)["state_dict"]
+
+    common = ["model=dcscn8", "scheduler=waifu2x", "scheduler.decay=0.01"]
+    train(compose_train(tmp_path / "straight", *common, "trainer.max_epochs=2"))
+    train(compose_train(tmp_path / "first", *common, "trainer.max_epochs=1"))  # stops at step 3
+    resume = f"ckpt_path={tmp_path / 'first' / 'checkpoints' / 'last.ckpt'}"
+    train(compose_train(tmp_path / "resumed", *common, "trainer.max_epochs=2", resume))
+    straight = weights(tmp_path / "straight" / "checkpoints" / "last.ckpt")
+    resumed = weights(tmp_path / "resumed" / "checkpoints" / "last.ckpt")
+    first = weights(tmp_path / "first" / "checkpoints" / "last.ckpt")
+    assert straight.keys() == resumed.keys()
+    assert all(torch.equal(straight[k], resumed[k]) for k in straight)
+    assert not all(torch.equal(straight[k], first[k]) for k in straight)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["optimizer.lr=-0.1"], "optimizer.lr must be > 0, got -0.1"),
+        (["model=upconv7", "data.patch_size=24"], "data.patch_size 24 is too small for upconv7"),
+        (["data.channels=1"], "model.in_channels=3 but data.channels=1"),
+        (["degradation.filters=[cubic]"], "unknown filter"),
+    ],
+)
+def test_bad_values_fail_before_training(tmp_path: Path, overrides, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        train(compose_train(tmp_path, *overrides))
+    assert not (tmp_path / "checkpoints").exists()
+
+
+def test_unknown_key_or_option_fails_at_composition(tmp_path: Path) -> None:
+    with pytest.raises(ConfigCompositionException):
+        compose_train(tmp_path, "trainer.max_epoch=3")
+    with pytest.raises(ConfigCompositionException):
+        compose_train(tmp_path, "loss=charbonnier")
+
+
+def test_cli_error_is_one_line(tmp_path: Path) -> None:
+    result = run_cli("debug=smoke", "optimizer.lr=0", f"hydra.run.dir={tmp_path}", cwd=ROOT)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == "error: optimizer.lr must be > 0, got 0"
+
+
+def test_ddp_sim_runs_two_cpu_processes_and_reduces_metrics(tmp_path: Path) -> None:
+    """Each of the 2 ranks validates one image; the bicubic scores, which training does not
+    touch, must equal a single process scoring both images."""
+    out = tmp_path / "ddp"
+    result = run_cli("trainer=ddp_sim", "debug=smoke", f"hydra.run.dir={out}", cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "MEMBER: 2/2" in result.stderr and "distributed_backend=gloo" in result.stderr
+    saved = json.loads((out / "metrics.json").read_text())
+    # samples_per_epoch (6) is shared by the ranks: 3 each, one batch of 2 (the last dropped)
+    assert saved["val/psnr"] > 0 and saved["global_step"] == 1
+    single = train(compose_train(tmp_path / "single", "trainer.limit_val_batches=2"))
+    for key in ("val/bicubic_psnr", "val/bicubic_ssim", "val/bicubic_ms_ssim"):
+        assert saved[key] == pytest.approx(single[key], abs=1e-5)
+
+
+def test_multirun_runs_each_combination(tmp_path: Path) -> None:
+    args = ["-m", "model=upconv7,vgg7", "loss=l1,huber", "debug=smoke"]
+    result = run_cli(*args, f"hydra.sweep.dir={tmp_path}", cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    runs = sorted(p.parent.name for p in tmp_path.glob("*/metrics.json"))
+    assert runs == ["0", "1", "2", "3"]
+    overrides = {(tmp_path / r / ".hydra" / "overrides.yaml").read_text() for r in runs}
+    assert len(overrides) == 4
+
+
+def test_optuna_search_maximises_psnr_best(tmp_path: Path) -> None:
+    args = [
+        "hparams_search=dcscn_optuna",
+        "debug=smoke",
+        "hydra.sweeper.n_trials=2",
+        f"hydra.sweeper.storage=sqlite:///{tmp_path}/optuna.db",
+        f"hydra.sweep.dir={tmp_path}",
+        "model.first_filters=16",
+        "model.last_filters=8",
+        "model.recon_filters=8",
+        "model.upsampler_filters=8",
+    ]
+    result = run_cli(*args, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(list(tmp_path.glob("*/metrics.json"))) == 2
+    best = (tmp_path / "optimization_results.yaml").read_text()
+    assert "best_params" in best and "best_value" in best
+    assert (tmp_path / "optuna.db").stat().st_size > 0
