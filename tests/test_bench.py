@@ -20,3 +20,34 @@ def test_bench_data_prints_runs_and_memory() -> None:
     memory = report["memory"]
     assert memory["images"] == 3 and memory["uint8_bytes"] == 3 * 128 * 128 * 3
     assert memory["held_bytes"] >= memory["uint8_bytes"]
+
+
+def test_bench_train_compares_lightning_with_a_bare_loop() -> None:
+    args = [
+        "train",
+        "--models",
+        "vgg7",
+        "--variants",
+        "fp32,channels_last",
+        "--steps",
+        "2",
+        "--warmup",
+        "1",
+        "--patch-size",
+        "48",
+        "--batch-size",
+        "2",
+    ]
+    result = subprocess.run(
+        [sys.executable, "-m", "sr_lab.bench", *args], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert [(r["model"], r["variant"]) for r in report["runs"]] == [
+        ("vgg7", "fp32"),
+        ("vgg7", "channels_last"),
+    ]
+    for run in report["runs"]:
+        assert run["bare_samples_per_s"] > 0 and run["lightning_samples_per_s"] > 0
+        ratio = run["bare_samples_per_s"] / run["lightning_samples_per_s"]
+        assert abs(run["overhead_pct"] - 100 * (ratio - 1)) < 0.05

@@ -29,7 +29,7 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600)
 
 
-@pytest.mark.parametrize("name", ["upconv7", "vgg7", "dcscn8", "espcn7"])
+@pytest.mark.parametrize("name", ["upconv7", "vgg7", "dcscn12", "dcscn8", "espcn7"])
 def test_smoke_run_writes_every_output(tmp_path: Path, name: str) -> None:
     metrics = train(compose_train(tmp_path, f"model={name}", "loss=huber"))
     assert metrics["val/psnr_best"] == metrics["val/psnr"] > 0
@@ -62,6 +62,19 @@ def test_resume_reaches_the_same_weights(tmp_path: Path) -> None:
     assert straight.keys() == resumed.keys()
     assert all(torch.equal(straight[k], resumed[k]) for k in straight)
     assert not all(torch.equal(straight[k], first[k]) for k in straight)
+
+
+def test_ema_weights_are_kept_and_checkpointed(tmp_path: Path) -> None:
+    plain = train(compose_train(tmp_path / "plain", "model=vgg7"))
+    ema = train(compose_train(tmp_path / "ema", "model=vgg7", "callbacks=ema"))
+    checkpoint = torch.load(tmp_path / "ema" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert any("EMAWeightAveraging" in key for key in checkpoint["callbacks"])
+    assert ema["val/psnr"] != plain["val/psnr"]  # validation used the averaged weights
+
+
+def test_bf16_mixed_precision_trains(tmp_path: Path) -> None:
+    metrics = train(compose_train(tmp_path, "model=espcn7", "trainer.precision=bf16-mixed"))
+    assert metrics["val/psnr"] > 5 and metrics["train/loss"] < 1
 
 
 @pytest.mark.parametrize(
