@@ -92,8 +92,14 @@ def test_context_is_the_true_receptive_radius(name: str) -> None:
 def test_activation_choice(name: str, activation: str) -> None:
     model = models.build(name, activation=activation)
     prelu = sum(m.weight.numel() for m in model.modules() if isinstance(m, torch.nn.PReLU))
-    activations = sum(isinstance(m, torch.nn.SELU) for m in model.modules())
-    assert activations == 0
+    selu = sum(getattr(m, "fn", None) is torch.nn.functional.selu for m in model.modules())
+    assert selu == 0 and models.build(name).config["activation"] == "selu"
+    assert (
+        sum(
+            getattr(m, "fn", None) is torch.nn.functional.selu for m in models.build(name).modules()
+        )
+        > 0
+    )
     assert n_params(model) == PARAMETERS[name] + prelu
     assert (prelu > 0) == (activation == "prelu")
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
+import torch
+import torch.nn.functional as F
 from torch import nn
 
 CHANNEL_CHOICES = (1, 3)
@@ -47,10 +50,41 @@ class SRModel(nn.Module):
         )
 
 
+GRAIN = 32_768  # ATen's parallel grain size (at::internal::GRAIN_SIZE)
+
+
+class PositionIndependent(nn.Module):
+    """Applies an elementwise transcendental function (SELU, sigmoid) so that its result for a
+    value never depends on where that value sits in the tensor.
+
+    Multithreaded CPU kernels vectorise each thread's chunk but compute the chunk's last few
+    elements with scalar code, whose exp differs by an ulp; chunk boundaries move with the
+    tensor's size, so tiled and whole-image inference would differ. Padding the flattened
+    tensor to a multiple of GRAIN x threads makes every chunk a whole number of vectors. Only
+    done without autograd (inference); training uses the plain kernel.
+    """
+
+    def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.device.type != "cpu" or torch.is_grad_enabled():
+            return self.fn(x)
+        block = GRAIN * torch.get_num_threads()
+        n = x.numel()
+        flat = x.new_zeros(-(-n // block) * block)
+        flat[:n] = x.reshape(-1)
+        return self.fn(flat)[:n].view_as(x)
+
+    def extra_repr(self) -> str:
+        return getattr(self.fn, "__name__", "")
+
+
 def make_activation(name: str, channels: int) -> nn.Module:
     """Activation by name; PReLU learns one slope per channel as in DCSCN."""
     if name == "selu":
-        return nn.SELU()
+        return PositionIndependent(F.selu)
     if name == "relu":
         return nn.ReLU()
     if name == "prelu":

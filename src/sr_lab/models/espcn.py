@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from sr_lab.models.base import SRModel, make_activation
+from sr_lab.models.base import PositionIndependent, SRModel, make_activation
 
 WIDTHS = (64, 64, 128, 128, 256, 256)
 
@@ -16,9 +16,10 @@ class SelectionUnit(nn.Module):
     def __init__(self, channels: int) -> None:
         super().__init__()
         self.gate = nn.Conv2d(channels, channels, 1)
+        self.sigmoid = PositionIndependent(torch.sigmoid)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * torch.sigmoid(self.gate(x))
+        return x * self.sigmoid(self.gate(x))
 
 
 class ESPCN7(SRModel):
