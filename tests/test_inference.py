@@ -13,7 +13,8 @@ from PIL import Image
 from sr_lab import models
 from sr_lab.data.colour import rgb_to_y
 from sr_lab.data.image import pil_to_tensor, quantize
-from sr_lab.inference import exact_kernels, run_padded, upscale_image
+from sr_lab.inference import fill_transparent, run_padded, upscale_image
+from sr_lab.tiling import exact_kernels
 
 REFERENCES = {  # reference output: (model file, input image)
     "miku_small_noisy__upconv_7_art_noise1_scale2.0x.png": (
@@ -111,17 +112,27 @@ def test_palette_with_transparency_keeps_alpha() -> None:
     assert upscale_image(models.build("vgg7").eval(), image).mode == "RGBA"
 
 
-def test_rgba_colour_does_not_depend_on_alpha(waifu2x_dir: Path) -> None:
-    model = models.load(waifu2x_dir / "models/upconv_7/art/scale2.0x_model.json")
-    rgba = Image.open(waifu2x_dir / "images/miku_small.png")
-    out = upscale_image(model, rgba)
-    assert out.mode == "RGBA" and out.size == (456, 318)
-    rgb_only = upscale_image(model, rgba.convert("RGB"))
-    assert np.array_equal(np.asarray(out)[..., :3], np.asarray(rgb_only))
-    alpha_in = pil_to_tensor(rgba.getchannel("A"))
-    alpha_out = pil_to_tensor(out.getchannel("A"))
-    opaque = F.interpolate(alpha_in[None], scale_factor=2, mode="nearest")[0] == 1
-    assert (alpha_out[opaque] > 0.9).float().mean() > 0.99
+def test_transparent_pixels_take_their_neighbours_colour() -> None:
+    rgb = torch.tensor([[[0.8, 0.1, 0.9, 0.3]], [[0.2, 0.7, 0.0, 0.3]], [[0.4, 0.5, 1.0, 0.3]]])
+    alpha = torch.tensor([[[1.0, 0.0, 0.0, 0.5]]])
+    filled = fill_transparent(rgb, alpha, steps=1)
+    # each hidden pixel has one visible neighbour (pixel 0, resp. 3) and takes its colour
+    assert torch.allclose(filled[:, 0, 1], rgb[:, 0, 0], atol=1e-6)
+    assert torch.allclose(filled[:, 0, 2], rgb[:, 0, 3], atol=1e-6)
+    both = fill_transparent(rgb[..., [0, 1, 3]], alpha[..., [0, 1, 3]], steps=1)
+    assert torch.allclose(both[:, 0, 1], (rgb[:, 0, 0] + rgb[:, 0, 3]) / 2, atol=1e-6)
+    assert torch.equal(filled[:, 0, [0, 3]], rgb[:, 0, [0, 3]])
+
+
+def test_rgba_hidden_colours_do_not_matter() -> None:
+    model = models.build("upconv7").eval()
+    image = np.asarray(random_image("RGBA", (24, 20))).copy()
+    image[:, :8, 3] = 0  # a transparent band whose colours are invisible
+    other = image.copy()
+    other[:, :8, :3] = 255 - other[:, :8, :3]
+    a = upscale_image(model, Image.fromarray(image, "RGBA"))
+    b = upscale_image(model, Image.fromarray(other, "RGBA"))
+    assert a.mode == "RGBA" and np.array_equal(np.asarray(a), np.asarray(b))
 
 
 def test_y_channel_model_runs_on_bt601_y() -> None:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -13,19 +12,7 @@ from PIL import Image
 from sr_lab.data.colour import rgb_to_ycbcr, ycbcr_to_rgb
 from sr_lab.data.image import pil_to_tensor, tensor_to_pil
 from sr_lab.models.base import SRModel
-
-
-@contextlib.contextmanager
-def exact_kernels(enabled: bool = True) -> Iterator[None]:
-    """On CPU, oneDNN picks convolution algorithms by input size, so the same pixel can come out
-    an ulp apart in a tile and in the whole image; ATen's own kernels do not. ``enabled`` trades
-    that exactness for oneDNN's speed (about 1.5x on 2 cores)."""
-    previous = torch.backends.mkldnn.enabled
-    torch.backends.mkldnn.enabled = previous and not enabled
-    try:
-        yield
-    finally:
-        torch.backends.mkldnn.enabled = previous
+from sr_lab.tiling import exact_kernels, upscale_tta
 
 
 @torch.inference_mode()
@@ -59,37 +46,70 @@ def _lanczos(plane: torch.Tensor, scale: int) -> torch.Tensor:
     return torch.from_numpy(np.asarray(image.resize(size, Image.Resampling.LANCZOS)).copy())
 
 
-def _run_channels(model: SRModel, x: torch.Tensor) -> torch.Tensor:
+Runner = Callable[[torch.Tensor], torch.Tensor]
+
+
+def _run_channels(model: SRModel, x: torch.Tensor, run: Runner) -> torch.Tensor:
     """Run an RGB (3, H, W) tensor through a 3-channel model, or through a Y-channel model
     (BT.601 Y, as training uses) with Cb and Cr upscaled by Lanczos."""
     if model.in_channels == 3:
-        return run_padded(model, x[None])[0].clamp(0, 1)
+        return run(x[None])[0].clamp(0, 1)
     ycbcr = rgb_to_ycbcr(x)
-    y = run_padded(model, ycbcr[None, :1])[0].float().cpu()
+    y = run(ycbcr[None, :1])[0].float().cpu()
     chroma = torch.stack([_lanczos(ycbcr[c], model.scale) for c in (1, 2)])
     return ycbcr_to_rgb(torch.cat([y, chroma])).clamp(0, 1)
 
 
-def _run_alpha(model: SRModel, alpha: torch.Tensor) -> torch.Tensor:
+def _run_alpha(model: SRModel, alpha: torch.Tensor, run: Runner) -> torch.Tensor:
     """Upscale an alpha plane (1, H, W) with the model itself, so edges stay as sharp as colour."""
     if model.scale == 1:
         return alpha
-    out = run_padded(model, alpha.expand(model.in_channels, -1, -1)[None])[0]
-    return out.mean(dim=0, keepdim=True).clamp(0, 1)
+    out = run(alpha.expand(model.in_channels, -1, -1)[None])[0]
+    return out.float().cpu().mean(dim=0, keepdim=True).clamp(0, 1)
 
 
-def upscale_image(model: SRModel, image: Image.Image) -> Image.Image:
-    """Super-resolve a whole PIL image; RGBA/LA keep their alpha, L stays greyscale."""
+def fill_transparent(rgb: torch.Tensor, alpha: torch.Tensor, steps: int) -> torch.Tensor:
+    """waifu2x's border fill: fully transparent pixels take the mean colour of their visible
+    neighbours, grown ``steps`` pixels outwards, so the network sees no fake edge there."""
+    mask = (alpha > 0).float()[None]
+    rgb = (rgb * mask[0])[None]
+    ones = torch.ones(1, 1, 3, 3)
+    for _ in range(steps):
+        weight = F.conv2d(mask, ones, padding=1)
+        spread = F.conv2d(rgb.reshape(3, 1, *rgb.shape[-2:]), ones, padding=1).reshape(rgb.shape)
+        fill = spread / (weight + 1e-7)
+        rgb = torch.where(mask > 0, rgb, fill)
+        mask = (weight > 0).float()
+    return rgb[0].clamp(0, 1)
+
+
+def upscale_image(
+    model: SRModel,
+    image: Image.Image,
+    tile: int = 256,
+    batch: int = 4,
+    tta: int = 1,
+    progress: Callable[[int], None] | None = None,
+    exact: bool = True,
+) -> Image.Image:
+    """Super-resolve a PIL image tile by tile (equal to one whole-image pass); RGBA/LA keep
+    their alpha (transparent pixels border-filled first), L stays greyscale."""
     mode = image.mode
     if mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
         mode = image.mode
     has_alpha = mode in ("RGBA", "LA", "PA")
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        return upscale_tta(model, x, tta, tile, batch, progress, exact)
+
     rgb = pil_to_tensor(image.convert("RGB"))
-    out = _run_channels(model, rgb)
     if has_alpha:
         alpha = pil_to_tensor(image.getchannel("A"))
-        out = torch.cat([out, _run_alpha(model, alpha)])
+        rgb = fill_transparent(rgb, alpha, model.context)
+    out = _run_channels(model, rgb, run).float().cpu()
+    if has_alpha:
+        out = torch.cat([out, _run_alpha(model, alpha, run)])
     result = tensor_to_pil(out)
     if mode in ("L", "LA", "I", "I;16", "F"):
         result = result.convert("LA" if has_alpha else "L")
