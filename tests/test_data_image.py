@@ -14,7 +14,7 @@ from PIL import Image
 from sr_lab.data import FolderSource
 from sr_lab.data.colour import rgb_to_y, rgb_to_ycbcr, ycbcr_to_rgb
 from sr_lab.data.datamodule import decode_shard
-from sr_lab.data.image import ImageError, list_images, load_rgb, save_png
+from sr_lab.data.image import ImageError, list_images, load_rgb, save_image
 
 RNG = np.random.default_rng(0)
 RGB = RNG.integers(0, 256, (9, 11, 3), dtype=np.uint8)
@@ -76,10 +76,14 @@ def test_16_bit_png_keeps_the_high_byte(tmp_path: Path) -> None:
     assert np.array_equal(grey[..., 1], (wide[..., 0] >> 8).astype(np.uint8))
 
 
-def test_save_png_is_atomic_8_bit(tmp_path: Path) -> None:
-    save_png(Image.fromarray(RGB), tmp_path / "out.png")
-    assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
+def test_save_image_is_atomic_8_bit(tmp_path: Path) -> None:
+    save_image(Image.fromarray(RGB), tmp_path / "out.png")
+    save_image(Image.fromarray(RGB), tmp_path / "sub" / "out.webp", icc_profile=b"fake")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png", "sub"]
     assert np.array_equal(load_rgb(tmp_path / "out.png")[0], RGB)
+    webp = Image.open(tmp_path / "sub" / "out.webp")
+    assert webp.format == "WEBP" and webp.info.get("icc_profile") == b"fake"
+    assert np.array_equal(np.asarray(webp.convert("RGB")), RGB)
 
 
 def test_corrupt_truncated_and_missing_files(tmp_path: Path) -> None:

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
+import subprocess
+import sys
 import time
 import tracemalloc
 from functools import partial
@@ -22,8 +25,10 @@ from torch.utils.data import DataLoader
 from sr_lab import models, schedules
 from sr_lab.data import SRDataModule, SyntheticSource
 from sr_lab.data.degradation import Degradation
+from sr_lab.inference import run_padded
 from sr_lab.metrics import SRMetrics
 from sr_lab.module import SRModule
+from sr_lab.tiling import upscale_tiled
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
 
@@ -184,6 +189,131 @@ def bench_train(args: argparse.Namespace) -> dict:
     }
 
 
+def conv_flops(model: torch.nn.Module, size: int) -> int:
+    """Multiply-adds x 2 of every convolution for a size x size input (one forward)."""
+    total = 0
+
+    def count(module: torch.nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+        nonlocal total
+        k = (
+            module.weight[0].numel()
+            if isinstance(module, torch.nn.Conv2d)
+            else (module.weight.shape[0] * module.weight[0, 0].numel())
+        )
+        total += 2 * k * output.numel()
+
+    hooks = [
+        m.register_forward_hook(count)
+        for m in model.modules()
+        if isinstance(m, torch.nn.Conv2d | torch.nn.ConvTranspose2d)
+    ]
+    with torch.no_grad():
+        model(torch.zeros(1, model.in_channels, size + 2 * model.context, size + 2 * model.context))
+    for hook in hooks:
+        hook.remove()
+    return total
+
+
+def matmul_flops_per_s(n: int = 2048, repeats: int = 5) -> float:
+    """This machine's fp32 matrix-multiply rate, measured now."""
+    a, b = torch.rand(n, n), torch.rand(n, n)
+    a @ b
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * n**3 * repeats / (time.perf_counter() - start)
+
+
+def infer_once(args: argparse.Namespace) -> dict:
+    """One measurement in this (fresh) process: seconds and peak RSS for one image size."""
+    model = models.build(args.model).eval()
+    x = torch.rand(1, model.in_channels, args.size, args.size)
+    if args.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    dtype = torch.bfloat16 if args.bf16 else None
+    start = time.perf_counter()
+    with torch.autocast("cpu", dtype=dtype, enabled=dtype is not None):
+        if args.mode == "whole":
+            run_padded(model, x, exact=not args.fast)
+        else:
+            upscale_tiled(model, x, args.tile, args.batch, exact=not args.fast)
+    seconds = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"seconds": round(seconds, 3), "peak_rss_mb": round(peak_mb, 1)}
+
+
+def bench_infer(args: argparse.Namespace) -> dict:
+    """Tiled vs whole-image time, throughput and peak memory per size, each in a fresh process."""
+    model = models.build(args.model)
+    rate = matmul_flops_per_s()
+    options = ["--tile", str(args.tile), "--batch", str(args.batch)]
+    options += [
+        flag
+        for flag, on in (
+            ("--fast", args.fast),
+            ("--bf16", args.bf16),
+            ("--channels-last", args.channels_last),
+        )
+        if on
+    ]
+    sizes = []
+    for size in (int(s) for s in args.sizes.split(",")):
+
+        def measure(mode: str, size: int = size) -> dict:
+            command = [
+                sys.executable,
+                "-m",
+                "sr_lab.bench",
+                "infer-once",
+                "--model",
+                args.model,
+                "--size",
+                str(size),
+                "--mode",
+                mode,
+                *options,
+            ]
+            done = subprocess.run(command, capture_output=True, text=True, check=True)
+            return json.loads(done.stdout)
+
+        tiled = measure("tiled")
+        # a whole-image pass holds every layer's activations: skip it where that would not fit
+        activations_gb = 4 * 256 * (2 * size) ** 2 * 3 / 1e9
+        whole = measure("whole") if activations_gb < args.whole_limit_gb else None
+        flops = conv_flops(model, size)
+        sizes.append(
+            {
+                "size": size,
+                "tiled_s": tiled["seconds"],
+                "whole_s": whole and whole["seconds"],
+                "tiled_over_whole": whole and round(tiled["seconds"] / whole["seconds"], 3),
+                "megapixels_per_s": round(size * size / 1e6 / tiled["seconds"], 4),
+                "peak_rss_mb": tiled["peak_rss_mb"],
+                "whole_peak_rss_mb": whole and whole["peak_rss_mb"],
+                "flop_bound_s": round(flops / rate, 3),
+            }
+        )
+    return {
+        "model": args.model,
+        "tile": args.tile,
+        "batch": args.batch,
+        "exact": not args.fast,
+        "bf16": args.bf16,
+        "channels_last": args.channels_last,
+        "matmul_gflops": round(rate / 1e9, 1),
+        "sizes": sizes,
+    }
+
+
+def add_infer_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default="upconv7", help="model name (default: upconv7)")
+    parser.add_argument("--tile", type=int, default=256, help="tile side (default: 256)")
+    parser.add_argument("--batch", type=int, default=1, help="tiles per pass (default: 1)")
+    parser.add_argument("--fast", action="store_true", help="oneDNN kernels (not bit-exact)")
+    parser.add_argument("--bf16", action="store_true", help="bf16 autocast")
+    parser.add_argument("--channels-last", action="store_true", help="channels_last weights")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m sr_lab.bench", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -213,9 +343,29 @@ def main(argv: list[str] | None = None) -> None:
     train.add_argument("--warmup", type=int, default=3, help="untimed first steps (default: 3)")
     train.add_argument("--batch-size", type=int, default=8, help="batch size (default: 8)")
     train.add_argument("--patch-size", type=int, default=96, help="HR patch side (default: 96)")
+    infer = commands.add_parser("infer", help="tiled vs whole-image inference time and memory")
+    add_infer_options(infer)
+    infer.add_argument(
+        "--sizes", default="512,1024,2048", help="input sizes (default: %(default)s)"
+    )
+    infer.add_argument(
+        "--whole-limit-gb",
+        type=float,
+        default=12.0,
+        help="skip whole-image passes needing more activation memory (default: 12)",
+    )
+    once = commands.add_parser("infer-once", help="(internal) one measurement of `infer`")
+    add_infer_options(once)
+    once.add_argument("--size", type=int, required=True)
+    once.add_argument("--mode", choices=("tiled", "whole"), required=True)
     args = parser.parse_args(argv)
-    report = bench_data(args) if args.command == "data" else bench_train(args)
-    print(json.dumps(report, indent=2))
+    run = {
+        "data": bench_data,
+        "train": bench_train,
+        "infer": bench_infer,
+        "infer-once": infer_once,
+    }[args.command]
+    print(json.dumps(run(args), indent=2))
 
 
 if __name__ == "__main__":

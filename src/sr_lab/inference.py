@@ -87,7 +87,7 @@ def upscale_image(
     model: SRModel,
     image: Image.Image,
     tile: int = 256,
-    batch: int = 4,
+    batch: int = 1,
     tta: int = 1,
     progress: Callable[[int], None] | None = None,
     exact: bool = True,

@@ -46,7 +46,7 @@ def upscale_tiled(
     model: SRModel,
     x: torch.Tensor,
     tile: int = 256,
-    batch: int = 4,
+    batch: int = 1,
     progress: Callable[[int], None] | None = None,
     exact: bool = True,
 ) -> torch.Tensor:
@@ -128,7 +128,7 @@ def upscale_tta(
     x: torch.Tensor,
     tta: int = 1,
     tile: int = 256,
-    batch: int = 4,
+    batch: int = 1,
     progress: Callable[[int], None] | None = None,
     exact: bool = True,
 ) -> torch.Tensor:

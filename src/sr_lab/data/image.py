@@ -69,13 +69,19 @@ def list_images(folder: str | Path) -> list[Path]:
     return files
 
 
-def save_png(image: Image.Image, path: str | Path) -> None:
-    """Write an 8-bit PNG atomically (temporary file, then rename)."""
+def save_image(image: Image.Image, path: str | Path, icc_profile: bytes | None = None) -> None:
+    """Write an 8-bit PNG (or lossless WebP, by suffix) atomically: a temporary file, then a
+    rename, so an interrupted write never leaves a truncated image. Parent folders are made."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fmt = "WEBP" if path.suffix.lower() == ".webp" else "PNG"
+    options = {"lossless": True} if fmt == "WEBP" else {}
+    if icc_profile:
+        options["icc_profile"] = icc_profile
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            to_8bit(image).save(f, format="PNG")
+            to_8bit(image).save(f, format=fmt, **options)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -1,0 +1,117 @@
+"""The upscale command end to end, through a subprocess, on waifu2x's sample images."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def upscale(*args: str | Path) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "sr_lab.upscale", *map(str, args)]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def art(waifu2x_dir: Path) -> Path:
+    return waifu2x_dir / "models" / "upconv_7" / "art"
+
+
+def test_matches_the_waifu2x_reference(waifu2x_dir: Path, art: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.png"
+    source = waifu2x_dir / "images" / "miku_small_noisy.png"
+    result = upscale(source, "-o", out, "--weights", art, "--noise", "1", "--tile", "64")
+    assert result.returncode == 0, result.stderr
+    assert "upscaled 1 image(s)" in result.stdout
+    reference = (
+        waifu2x_dir / "reference_outputs/miku_small_noisy__upconv_7_art_noise1_scale2.0x.png"
+    )
+    diff = np.abs(np.asarray(Image.open(out), int) - np.asarray(Image.open(reference), int))
+    assert diff.max() <= 1 and (diff == 0).mean() >= 0.999
+
+
+def test_folder_with_rgba_grey_and_a_broken_file(waifu2x_dir: Path, art: Path, tmp_path: Path):
+    source = tmp_path / "in"
+    (source / "sub").mkdir(parents=True)
+    rgba = Image.open(waifu2x_dir / "images" / "tone.png")
+    rgba.save(source / "tone.png")
+    grey = (
+        Image.open(waifu2x_dir / "images" / "miku_small_noisy.png")
+        .convert("L")
+        .crop((0, 0, 64, 48))
+    )
+    grey.save(source / "sub" / "grey.png")
+    (source / "broken.png").write_bytes(b"not a png")
+    result = upscale(source, "-o", tmp_path / "out", "--weights", art, "--tta", "2")
+    assert result.returncode == 1
+    assert "broken.png" in result.stdout + result.stderr
+    assert "upscaled 2 image(s)" in result.stdout and "1 failed or skipped" in result.stdout
+    tone = Image.open(tmp_path / "out" / "tone.png")
+    assert (tone.mode, tone.size) == ("RGBA", (2 * rgba.width, 2 * rgba.height))
+    grey_out = Image.open(tmp_path / "out" / "sub" / "grey.png")
+    assert (grey_out.mode, grey_out.size) == ("L", (128, 96))
+    assert not list((tmp_path / "out").rglob("*.tmp"))
+
+
+def test_scale_4_and_overwrite(waifu2x_dir: Path, art: Path, tmp_path: Path) -> None:
+    source = tmp_path / "small.png"
+    Image.open(waifu2x_dir / "images" / "miku_small_noisy.png").crop((0, 0, 40, 30)).save(source)
+    out = tmp_path / "big.webp"
+    assert upscale(source, "-o", out, "--weights", art, "--scale", "4").returncode == 0
+    assert Image.open(out).size == (160, 120) and Image.open(out).format == "WEBP"
+    again = upscale(source, "-o", out, "--weights", art, "--scale", "4")
+    assert again.returncode == 1 and "exists (use --overwrite)" in again.stdout
+    forced = upscale(source, "-o", out, "--weights", art, "--scale", "4", "--overwrite")
+    assert forced.returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--noise", "2"], "has no noise level 2 model noise2_scale2.0x_model.json"),
+        (["--model", "vgg7"], "--model vgg7 but"),
+        (["--scale", "1"], "--scale 1 only denoises"),
+    ],
+)
+def test_wrong_options_fail_before_any_work(
+    waifu2x_dir: Path, art: Path, tmp_path: Path, extra: list[str], message: str
+) -> None:
+    weights = art if "--noise" in extra else art / "scale2.0x_model.json"
+    source = waifu2x_dir / "images" / "miku_small_noisy.png"
+    result = upscale(source, "-o", tmp_path / "out.png", "--weights", weights, *extra)
+    assert result.returncode == 2
+    assert message in result.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_help_lists_every_option() -> None:
+    result = upscale("--help")
+    assert result.returncode == 0
+    for option in (
+        "--weights",
+        "--scale",
+        "--noise",
+        "--tile",
+        "--batch",
+        "--tta",
+        "--device",
+        "--format",
+        "--overwrite",
+    ):
+        assert option in result.stdout
+
+
+def test_denoise_only_with_a_vgg7_folder(waifu2x_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "clean.png"
+    args = ["--weights", waifu2x_dir / "models/vgg_7/art", "--scale", "1", "--noise", "1"]
+    result = upscale(waifu2x_dir / "images/miku_noisy.png", "-o", out, *args)
+    assert result.returncode == 0, result.stderr
+    reference = waifu2x_dir / "reference_outputs/miku_noisy__vgg_7_art_noise1.png"
+    diff = np.abs(np.asarray(Image.open(out), int) - np.asarray(Image.open(reference), int))
+    assert diff.shape == (279, 400, 3) and diff.max() <= 1 and (diff == 0).mean() >= 0.999
