@@ -51,3 +51,28 @@ def test_bench_train_compares_lightning_with_a_bare_loop() -> None:
         assert run["bare_samples_per_s"] > 0 and run["lightning_samples_per_s"] > 0
         ratio = run["bare_samples_per_s"] / run["lightning_samples_per_s"]
         assert abs(run["overhead_pct"] - 100 * (ratio - 1)) < 0.05
+
+
+def test_bench_infer_reports_each_size_from_fresh_processes() -> None:
+    args = [
+        "infer",
+        "--model",
+        "vgg7",
+        "--sizes",
+        "40,48",
+        "--whole-max-size",
+        "40",
+        "--tile",
+        "16",
+    ]
+    result = subprocess.run(
+        [sys.executable, "-m", "sr_lab.bench", *args], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["model"], report["exact"], report["tile"]) == ("vgg7", True, 16)
+    small, large = report["sizes"]
+    assert (small["size"], large["size"]) == (40, 48)
+    assert small["whole_s"] > 0 and large["whole_s"] is None
+    assert small["tiled_over_whole"] == round(small["tiled_s"] / small["whole_s"], 3)
+    assert large["peak_rss_mb"] > 0 and large["flop_bound_s"] >= 0

@@ -67,8 +67,9 @@ def test_scale_4_and_overwrite(waifu2x_dir: Path, art: Path, tmp_path: Path) -> 
     assert Image.open(out).size == (160, 120) and Image.open(out).format == "WEBP"
     again = upscale(source, "-o", out, "--weights", art, "--scale", "4")
     assert again.returncode == 1 and "exists (use --overwrite)" in again.stdout
-    forced = upscale(source, "-o", out, "--weights", art, "--scale", "4", "--overwrite")
-    assert forced.returncode == 0
+    fast = ["--overwrite", "--fast", "--bf16", "--channels-last"]
+    forced = upscale(source, "-o", out, "--weights", art, "--scale", "4", *fast)
+    assert forced.returncode == 0 and Image.open(out).size == (160, 120)
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import time
@@ -238,8 +237,15 @@ def infer_once(args: argparse.Namespace) -> dict:
         else:
             upscale_tiled(model, x, args.tile, args.batch, exact=not args.fast)
     seconds = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": round(seconds, 3), "peak_rss_mb": round(peak_mb, 1)}
+    return {"seconds": round(seconds, 3), "peak_rss_mb": peak_rss_mb()}
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM, which, unlike ru_maxrss, does not carry
+    over the parent's peak across fork and exec)."""
+    with open("/proc/self/status") as status:
+        line = next(x for x in status if x.startswith("VmHWM:"))
+    return round(int(line.split()[1]) / 1024, 1)
 
 
 def bench_infer(args: argparse.Namespace) -> dict:
@@ -277,9 +283,9 @@ def bench_infer(args: argparse.Namespace) -> dict:
             return json.loads(done.stdout)
 
         tiled = measure("tiled")
-        # a whole-image pass holds every layer's activations: skip it where that would not fit
-        activations_gb = 4 * 256 * (2 * size) ** 2 * 3 / 1e9
-        whole = measure("whole") if activations_gb < args.whole_limit_gb else None
+        # a whole-image pass holds every layer's activations (and, with exact kernels, their
+        # im2col buffers): 2048x2048 upconv7 would need about 25 GB, more than this machine has
+        whole = measure("whole") if size <= args.whole_max_size else None
         flops = conv_flops(model, size)
         sizes.append(
             {
@@ -349,10 +355,10 @@ def main(argv: list[str] | None = None) -> None:
         "--sizes", default="512,1024,2048", help="input sizes (default: %(default)s)"
     )
     infer.add_argument(
-        "--whole-limit-gb",
-        type=float,
-        default=12.0,
-        help="skip whole-image passes needing more activation memory (default: 12)",
+        "--whole-max-size",
+        type=int,
+        default=1024,
+        help="largest size also run as one whole-image pass (default: 1024)",
     )
     once = commands.add_parser("infer-once", help="(internal) one measurement of `infer`")
     add_infer_options(once)

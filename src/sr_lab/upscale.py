@@ -68,9 +68,11 @@ def resolve_models(args: argparse.Namespace) -> list[SRModel]:
             )
         passes = [weights] * (2 if args.scale == 4 else 1)
     loaded: dict[Path, SRModel] = {}
+    layout = torch.channels_last if args.channels_last else torch.contiguous_format
     for path in passes:
         if path not in loaded:
-            loaded[path] = load_checked(path, args.model, args.scale).eval().to(args.device)
+            model = load_checked(path, args.model, args.scale).eval()
+            loaded[path] = model.to(args.device, memory_format=layout)
     return [loaded[p] for p in passes]
 
 
@@ -160,6 +162,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument(
+        "--fast",
+        action="store_true",
+        help="faster CPU kernels (oneDNN); tiles then differ from a whole-image "
+        "pass by float rounding",
+    )
+    parser.add_argument(
+        "--bf16",
+        action="store_true",
+        help="bfloat16 autocast: about 2x faster on recent CPUs and GPUs, "
+        "slightly different output",
+    )
+    parser.add_argument(
+        "--channels-last",
+        action="store_true",
+        help="channels_last memory format (faster with --fast on many CPUs)",
+    )
+    parser.add_argument(
         "--format",
         choices=("png", "webp"),
         default="png",
@@ -198,8 +217,13 @@ def run(args: argparse.Namespace) -> int:
         mp_in += image.width * image.height / 1e6
         for model in passes:
             total = tile_count(image.height, image.width, args.tile, args.tta)
-            with tqdm(total=total, desc=job.source.name, unit="tile", leave=False) as bar:
-                image = upscale_image(model, image, args.tile, args.batch, args.tta, bar.update)
+            with (
+                tqdm(total=total, desc=job.source.name, unit="tile", leave=False) as bar,
+                torch.autocast(args.device, torch.bfloat16, enabled=args.bf16),
+            ):
+                image = upscale_image(
+                    model, image, args.tile, args.batch, args.tta, bar.update, not args.fast
+                )
         save_image(image, job.target, icc)
         done += 1
     seconds = time.perf_counter() - start
