@@ -7,13 +7,18 @@ import subprocess
 import sys
 
 
-def test_bench_data_prints_runs_and_memory() -> None:
-    args = ["data", "--seconds", "0.2", "--workers", "0,1", "--images", "2", "--size", "128"]
+def run_bench(*args: str) -> dict:
+    """Run ``python -m sr_lab.bench ARGS`` and parse the JSON it prints."""
     result = subprocess.run(
         [sys.executable, "-m", "sr_lab.bench", *args], capture_output=True, text=True, timeout=300
     )
     assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
+    return json.loads(result.stdout)
+
+
+def test_bench_data_prints_runs_and_memory() -> None:
+    args = ["data", "--seconds", "0.2", "--workers", "0,1", "--images", "2", "--size", "128"]
+    report = run_bench(*args)
     runs = [(r["degradation"], r["workers"]) for r in report["runs"]]
     assert runs == [(d, w) for d in ("bicubic", "waifu2x_art_noise3") for w in (0, 1)]
     assert all(r["pairs_per_s"] > 0 for r in report["runs"])
@@ -38,11 +43,7 @@ def test_bench_train_compares_lightning_with_a_bare_loop() -> None:
         "--batch-size",
         "2",
     ]
-    result = subprocess.run(
-        [sys.executable, "-m", "sr_lab.bench", *args], capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
+    report = run_bench(*args)
     assert [(r["model"], r["variant"]) for r in report["runs"]] == [
         ("vgg7", "fp32"),
         ("vgg7", "channels_last"),
@@ -65,11 +66,7 @@ def test_bench_infer_reports_each_size_from_fresh_processes() -> None:
         "--tile",
         "16",
     ]
-    result = subprocess.run(
-        [sys.executable, "-m", "sr_lab.bench", *args], capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
+    report = run_bench(*args)
     assert (report["model"], report["exact"], report["tile"]) == ("vgg7", True, 16)
     small, large = report["sizes"]
     assert (small["size"], large["size"]) == (40, 48)
