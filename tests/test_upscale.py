@@ -47,15 +47,20 @@ def test_folder_with_rgba_grey_and_a_broken_file(waifu2x_dir: Path, art: Path, t
         .crop((0, 0, 64, 48))
     )
     grey.save(source / "sub" / "grey.png")
+    deep = (np.asarray(grey, np.uint16) * 257).astype(np.uint16)
+    Image.fromarray(deep).save(source / "sub" / "deep.png")
     (source / "broken.png").write_bytes(b"not a png")
     result = upscale(source, "-o", tmp_path / "out", "--weights", art, "--tta", "2")
     assert result.returncode == 1
     assert "broken.png" in result.stdout + result.stderr
-    assert "upscaled 2 image(s)" in result.stdout and "1 failed or skipped" in result.stdout
+    assert "upscaled 3 image(s)" in result.stdout and "1 failed or skipped" in result.stdout
+    assert "deep.png has 16 bits per sample; reduced to 8" in result.stdout
     tone = Image.open(tmp_path / "out" / "tone.png")
     assert (tone.mode, tone.size) == ("RGBA", (2 * rgba.width, 2 * rgba.height))
     grey_out = Image.open(tmp_path / "out" / "sub" / "grey.png")
     assert (grey_out.mode, grey_out.size) == ("L", (128, 96))
+    deep_out = np.asarray(Image.open(tmp_path / "out" / "sub" / "deep.png"))
+    assert np.array_equal(deep_out, np.asarray(grey_out))  # 16-bit v*257 keeps v as 8-bit
     assert not list((tmp_path / "out").rglob("*.tmp"))
 
 

@@ -11,10 +11,12 @@ import torch.nn.functional as F
 from torch import nn
 from torchmetrics import MeanMetric
 
-from sr_lab.inference import run_padded
 from sr_lab.metrics import SRMetrics
 from sr_lab.models.base import SRModel
 from sr_lab.models.files import FORMAT_KEY
+from sr_lab.tiling import upscale_tiled
+
+VAL_TILE = 512
 
 
 def bicubic_upscale(lr: torch.Tensor, scale: int) -> torch.Tensor:
@@ -57,7 +59,9 @@ class SRModule(pl.LightningModule):
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int):
         lr, hr = batch
-        sr = run_padded(self.model, lr, exact=False).float().clamp(0, 1)
+        # the inference engine itself (one tile per validation image of up to VAL_TILE pixels)
+        tiles = [upscale_tiled(self.model, x[None], VAL_TILE, exact=False) for x in lr]
+        sr = torch.cat(tiles).float().clamp(0, 1)
         self.metrics.update(sr, hr)
         if not self.baseline_done:
             self.baseline.update(bicubic_upscale(lr, self.model.scale), hr)

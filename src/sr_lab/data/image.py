@@ -26,7 +26,9 @@ def to_8bit(image: Image.Image) -> Image.Image:
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
         array = np.asarray(image).astype(np.int64)
         high = (array >> 8) if image.mode != "I" or array.max() > 255 else array
-        return Image.fromarray(np.clip(high, 0, 255).astype(np.uint8), "L")
+        reduced = Image.fromarray(np.clip(high, 0, 255).astype(np.uint8), "L")
+        reduced.info = {**image.info, "sr_lab_16bit": True}
+        return reduced
     if image.mode == "P":
         return image.convert("RGBA" if "transparency" in image.info else "RGB")
     if image.mode == "PA":
