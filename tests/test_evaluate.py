@@ -1,0 +1,124 @@
+"""Evaluation protocols and the evaluate command: known values, published numbers, errors."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+from PIL import Image
+
+from sr_lab.data.image import ImageError
+from sr_lab.data.synthetic import synthetic_illustration
+from sr_lab.evaluate import evaluate, markdown_table, write_outputs
+from sr_lab.models import ModelFileError
+from sr_lab.protocols import get_protocol, matlab_y, ssim_basicsr
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def config(**values):
+    overrides = [f"{k}={v}" for k, v in values.items()]
+    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
+        return compose("evaluate", overrides=overrides)
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    images = tmp_path / "toons"
+    images.mkdir()
+    for seed in range(3):
+        Image.fromarray(synthetic_illustration(90 + seed, seed)).save(images / f"{seed}.png")
+    return images
+
+
+def test_matlab_y_and_ssim_values() -> None:
+    rgb = np.array([[[255, 255, 255], [0, 0, 0], [255, 0, 0]]], dtype=np.uint8)
+    assert np.allclose(matlab_y(rgb), [[235.0, 16.0, 81.481]])
+    plane = np.random.default_rng(0).uniform(0, 255, (40, 40))
+    assert ssim_basicsr(plane, plane) == pytest.approx(1.0)
+    assert ssim_basicsr(plane, 255 - plane) < 0
+
+
+def test_protocols_differ_as_documented() -> None:
+    hr = np.full((32, 32, 3), 100, np.uint8)
+    sr = hr.copy()
+    sr[0, :, :] = 110  # an error on the border row only
+    paper, waifu2x = get_protocol("paper"), get_protocol("waifu2x")
+    assert math.isinf(paper.score(sr, hr, 2)["psnr"])  # shaved away
+    assert waifu2x.score(hr, hr, 2)["psnr"] == pytest.approx(10 * math.log10(255**2))  # MSE floor
+    assert get_protocol("waifu2x").crop_hr(Image.new("RGB", (31, 30)), 2).size == (28, 28)
+    assert get_protocol("paper").crop_hr(Image.new("RGB", (31, 30)), 2).size == (30, 30)
+    with pytest.raises(ValueError, match="unknown protocol 'psnr'"):
+        get_protocol("psnr")
+
+
+def test_evaluation_is_deterministic_and_writes_json_and_csv(folder: Path, tmp_path: Path) -> None:
+    cfg = config(dataset=str(folder), weights="[bicubic,nearest]", protocol="waifu2x")
+    first, second = evaluate(cfg), evaluate(cfg)
+    write_outputs(first, tmp_path / "a.json")
+    write_outputs(second, tmp_path / "b.json")
+    assert (tmp_path / "a.json").read_text() == (tmp_path / "b.json").read_text()
+    saved = json.loads((tmp_path / "a.json").read_text())
+    toons = saved["datasets"]["toons"]
+    assert sorted(toons["bicubic"]["images"]) == ["0.png", "1.png", "2.png"]
+    assert toons["bicubic"]["mean"]["psnr"] > toons["nearest"]["mean"]["psnr"]
+    rows = (tmp_path / "a.csv").read_text().splitlines()
+    assert rows[0] == "dataset,method,image,psnr,ssim,ms_ssim" and len(rows) == 1 + 2 * 4
+    table = markdown_table(first)
+    assert "### toons (waifu2x protocol, x2" in table and "| bicubic |" in table
+
+
+def test_bicubic_matches_the_published_baselines(waifu2x_dir: Path) -> None:
+    data = waifu2x_dir.parent / "datasets"
+    paper = evaluate(config(dataset="Set5", data_root=str(data), protocol="paper"))
+    assert paper["datasets"]["Set5"]["bicubic"]["mean"]["psnr"] == pytest.approx(33.66, abs=0.05)
+    w2x = evaluate(config(dataset="BSD100", data_root=str(data), protocol="waifu2x"))
+    assert w2x["datasets"]["BSD100"]["bicubic"]["mean"]["psnr"] == pytest.approx(29.558, abs=0.05)
+
+
+def test_upconv7_photo_reproduces_waifu2x_on_bsd100(waifu2x_dir: Path) -> None:
+    weights = waifu2x_dir / "models/upconv_7/photo/scale2.0x_model.json"
+    cfg = config(
+        dataset="BSD100",
+        data_root=str(waifu2x_dir.parent / "datasets"),
+        protocol="waifu2x",
+        weights=str(weights),
+    )
+    result = evaluate(cfg)["datasets"]["BSD100"]["upconv_7/photo/scale2.0x_model"]
+    assert result["mean"]["psnr"] == pytest.approx(31.640, abs=0.05)
+
+
+def test_noise_model_beats_the_jpeg_input(waifu2x_dir: Path, folder: Path) -> None:
+    weights = waifu2x_dir / "models/vgg_7/art/noise1_model.json"
+    cfg = config(dataset=str(folder), weights=f"[nearest,{weights}]", scale=1, jpeg_quality=70)
+    scores = evaluate(cfg)["datasets"]["toons"]
+    assert scores["vgg_7/art/noise1_model"]["mean"]["psnr"] > scores["nearest"]["mean"]["psnr"]
+
+
+def test_errors(tmp_path: Path, folder: Path, waifu2x_dir: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ImageError, match="empty: no images"):
+        evaluate(config(dataset=str(tmp_path / "empty")))
+    (tmp_path / "tiny").mkdir()
+    Image.new("RGB", (20, 20)).save(tmp_path / "tiny" / "t.png")
+    weights = waifu2x_dir / "models/upconv_7/art/scale2.0x_model.json"
+    with pytest.raises(ImageError, match="too small to evaluate"):
+        evaluate(config(dataset=str(tmp_path / "tiny"), weights=str(weights)))
+    with pytest.raises(ModelFileError, match="holds a upconv7, but model=vgg7"):
+        evaluate(config(dataset=str(folder), weights=str(weights), model="vgg7"))
+    result = subprocess.run(
+        [sys.executable, "-m", "sr_lab.evaluate", f"dataset={tmp_path / 'nowhere'}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2 and result.stderr.strip().startswith("error: ")
+    assert "nowhere: no such folder" in result.stderr
+    assert not list(tmp_path.glob("*.log"))
