@@ -1,0 +1,48 @@
+"""Comparison images: layout, labels with PSNR, one command for two training runs, errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from sr_lab import models
+from sr_lab.compare import LABEL_HEIGHT, compare, load_hr
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_strip_has_lr_bicubic_models_and_truth(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        models.save(models.build("vgg7"), tmp_path / f"{name}.pt")
+    hr = load_hr("synthetic:3")
+    strip = compare(hr, [str(tmp_path / "a.pt"), str(tmp_path / "b.pt")], crop=(10, 20, 40), zoom=3)
+    assert strip.size == (5 * 120, 120 + LABEL_HEIGHT)
+    truth = np.asarray(strip)[LABEL_HEIGHT:, 4 * 120 :]
+    expected = hr.crop((10, 20, 50, 60)).resize((120, 120), Image.Resampling.NEAREST)
+    assert np.array_equal(truth, np.asarray(expected))
+
+
+def test_cli_compares_two_runs_and_rejects_bad_crops(tmp_path: Path) -> None:
+    for name in ("run1", "run2"):
+        models.save(models.build("upconv7"), tmp_path / f"{name}.pt")
+    out = tmp_path / "cmp.png"
+    args = [
+        "synthetic:5",
+        "--weights",
+        str(tmp_path / "run1.pt"),
+        str(tmp_path / "run2.pt"),
+        "-o",
+        str(out),
+        "--crop",
+        "0,0,64",
+    ]
+    command = [sys.executable, "-m", "sr_lab.compare", *args]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert Image.open(out).size == (5 * 128, 128 + LABEL_HEIGHT)
+    bad = subprocess.run([*command[:-1], "380,0,64"], cwd=ROOT, capture_output=True, text=True)
+    assert bad.returncode == 2 and "does not fit the 384x384 image" in bad.stderr
