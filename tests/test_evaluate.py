@@ -122,3 +122,47 @@ def test_errors(tmp_path: Path, folder: Path, waifu2x_dir: Path) -> None:
     assert result.returncode == 2 and result.stderr.strip().startswith("error: ")
     assert "nowhere: no such folder" in result.stderr
     assert not list(tmp_path.glob("*.log"))
+
+
+def scores_only(results: dict) -> dict:
+    return {
+        d: {m: (r["mean"], r["images"]) for m, r in methods.items()}
+        for d, methods in results["datasets"].items()
+    }
+
+
+def test_patches_protocol_scores_each_96_pixel_patch(tmp_path: Path) -> None:
+    (tmp_path / "big").mkdir()
+    Image.fromarray(synthetic_illustration(200, 7)).save(tmp_path / "big" / "a.png")
+    cfg = config(dataset=str(tmp_path / "big"), protocol="patches", weights="[bicubic]")
+    first = evaluate(cfg)
+    assert scores_only(first) == scores_only(evaluate(cfg))
+    assert "JPEG q75-95" in first["downscale"]
+    result = first["datasets"]["big"]["bicubic"]
+    assert result["images"]["a.png"] == result["mean"]  # one image: its 4 patches' mean
+    clean = evaluate(
+        config(dataset=str(tmp_path / "big"), protocol="patches", patch_quality="[100,100]")
+    )
+    assert result["mean"]["psnr"] < clean["datasets"]["big"]["bicubic"]["mean"]["psnr"]
+    other = evaluate(config(dataset=str(tmp_path / "big"), protocol="patches", seed=1))
+    assert other["datasets"]["big"]["bicubic"]["mean"] != result["mean"]  # a new JPEG draw
+
+
+def test_ready_lr_folder_gives_the_same_scores(folder: Path, tmp_path: Path) -> None:
+    protocol = get_protocol("waifu2x")
+    lr_dir = tmp_path / "lr"
+    lr_dir.mkdir()
+    for path in folder.iterdir():
+        hr = protocol.crop_hr(Image.open(path).convert("RGB"), 2)
+        protocol.make_lr(hr, 2).save(lr_dir / path.name)
+    generated = evaluate(config(dataset=str(folder), protocol="waifu2x"))
+    given = evaluate(config(dataset=str(folder), protocol="waifu2x", lr_dataset=str(lr_dir)))
+    assert scores_only(given) == scores_only(generated)
+    for path in lr_dir.iterdir():  # LR made another way: the folder's images are what count
+        image = Image.open(path)
+        image.resize(image.size, Image.Resampling.NEAREST).rotate(180).save(path)
+    rotated = evaluate(config(dataset=str(folder), protocol="waifu2x", lr_dataset=str(lr_dir)))
+    assert scores_only(rotated) != scores_only(generated)
+    Image.new("RGB", (10, 10)).save(lr_dir / "0.png")
+    with pytest.raises(ImageError, match=r"0.png: LR 10x10 is not HR / 2"):
+        evaluate(config(dataset=str(folder), protocol="waifu2x", lr_dataset=str(lr_dir)))

@@ -22,10 +22,11 @@ from omegaconf import DictConfig, ListConfig
 from PIL import Image
 
 from sr_lab import models
+from sr_lab.data.degradation import Degradation, make_degradation
 from sr_lab.data.image import ImageError, list_images, open_image
 from sr_lab.inference import upscale_image
 from sr_lab.models import ModelFileError, SRModel
-from sr_lab.protocols import Protocol, get_protocol
+from sr_lab.protocols import PATCH, Protocol, get_protocol
 
 INTERPOLATIONS = {
     "bicubic": Image.Resampling.BICUBIC,
@@ -74,24 +75,62 @@ class Upscaler:
         return upscale_image(self.model, lr, self.tile, tta=self.tta, exact=self.exact)
 
 
+def patch_pairs(
+    hr: Image.Image, scale: int, degradation: Degradation, seed: int, index: int
+) -> list[tuple[Image.Image, np.ndarray]]:
+    """The seed's protocol: non-overlapping 96x96 HR patches, each degraded with its own draw
+    (filter, JPEG quality) from a generator seeded by (seed, image, patch)."""
+    array = np.asarray(hr)
+    pairs = []
+    for k, (y, x) in enumerate(
+        (y, x)
+        for y in range(0, hr.height - PATCH + 1, PATCH)
+        for x in range(0, hr.width - PATCH + 1, PATCH)
+    ):
+        patch = np.ascontiguousarray(array[y : y + PATCH, x : x + PATCH])
+        lr = degradation(patch, np.random.default_rng([seed, index, k]))
+        pairs.append((Image.fromarray(lr), patch))
+    return pairs
+
+
 def evaluate_dataset(
-    upscaler: Upscaler, folder: Path, protocol: Protocol, scale: int, quality: int | None
+    upscaler: Upscaler,
+    folder: Path,
+    protocol: Protocol,
+    scale: int,
+    quality: int | None,
+    lr_folder: Path | None = None,
+    patches: Degradation | None = None,
+    seed: int = 0,
 ) -> dict[str, Any]:
-    """Per-image scores and their means for one method on one dataset."""
-    images, seconds = {}, 0.0
+    """Per-image scores and their means for one method on one dataset (for the patches
+    protocol, an image's score is its patches' mean, and the dataset mean is over patches)."""
+    images, seconds, all_scores = {}, 0.0, []
     need = 2 * (upscaler.model.context if upscaler.model is not None else 1) + 4
-    for path in list_images(folder):
+    for index, path in enumerate(list_images(folder)):
         hr = protocol.crop_hr(open_image(path).convert("RGB"), scale)
-        if min(hr.size) < need * scale:
+        if min(hr.size) < (PATCH if patches is not None else need * scale):
             raise ImageError(path, f"{hr.width}x{hr.height} is too small to evaluate at {scale}x")
-        lr = hr if upscaler.scale == 1 else protocol.make_lr(hr, scale)
-        if quality is not None:
-            lr = jpeg(lr, quality)
-        start = time.perf_counter()
-        sr = upscaler(lr, scale)
-        seconds += time.perf_counter() - start
-        images[path.name] = protocol.score(np.asarray(sr), np.asarray(hr), scale)
-    mean = {m: _mean([s[m] for s in images.values()]) for m in METRICS}
+        if patches is not None:
+            pairs = patch_pairs(hr, scale, patches, seed, index)
+        elif lr_folder is not None:
+            pairs = [
+                (open_image(lr_folder / path.relative_to(folder)).convert("RGB"), np.asarray(hr))
+            ]
+        else:
+            lr = hr if upscaler.scale == 1 else protocol.make_lr(hr, scale)
+            pairs = [(jpeg(lr, quality) if quality is not None else lr, np.asarray(hr))]
+        scores = []
+        for lr, target in pairs:
+            if lr.width * scale != target.shape[1] or lr.height * scale != target.shape[0]:
+                raise ImageError(path, f"LR {lr.width}x{lr.height} is not HR / {scale}")
+            start = time.perf_counter()
+            sr = upscaler(lr, scale)
+            seconds += time.perf_counter() - start
+            scores.append(protocol.score(np.asarray(sr), target, scale))
+        all_scores += scores
+        images[path.name] = {m: _mean([s[m] for s in scores]) for m in METRICS}
+    mean = {m: _mean([s[m] for s in all_scores]) for m in METRICS}
     return {"mean": mean, "images": images, "seconds": seconds}
 
 
@@ -143,17 +182,32 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
             raise ModelFileError(up.label, f"is a {up.scale}x model, but scale={cfg.scale}")
     folders = {Path(n).name: resolve_dataset(n, cfg.data_root) for n in as_list(cfg.dataset)}
     quality = cfg.get("jpeg_quality")
+    lr_folder = Path(cfg.lr_dataset) if cfg.get("lr_dataset") else None
+    if lr_folder is not None and (len(folders) != 1 or not lr_folder.is_dir()):
+        raise ValueError(f"lr_dataset={lr_folder} needs an existing folder and exactly one dataset")
+    patches = None
+    if protocol.name == "patches":
+        q = [int(v) for v in cfg.patch_quality]
+        patches = make_degradation(cfg.scale, list(cfg.patch_filters), [{"first": q}], 1.0)
     results: dict[str, Any] = {
         "protocol": protocol.name,
         "scale": cfg.scale,
-        "downscale": "PIL bicubic (Catmull-Rom, antialiased)",
+        "downscale": (
+            f"{'/'.join(cfg.patch_filters)} per patch, JPEG q{cfg.patch_quality[0]}-"
+            f"{cfg.patch_quality[1]}"
+            if patches is not None
+            else "PIL bicubic (Catmull-Rom, antialiased)"
+        ),
         "noise_note": f", JPEG q{quality}" if quality is not None else "",
         "tta": cfg.tta,
         "datasets": {},
     }
     for name, folder in folders.items():
         results["datasets"][name] = {
-            up.label: evaluate_dataset(up, folder, protocol, cfg.scale, quality) for up in upscalers
+            up.label: evaluate_dataset(
+                up, folder, protocol, cfg.scale, quality, lr_folder, patches, cfg.seed
+            )
+            for up in upscalers
         }
     return results
 

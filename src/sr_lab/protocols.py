@@ -96,7 +96,10 @@ class Protocol:
 PROTOCOLS = {
     "paper": Protocol("paper", None, shave=True, truncate_y=False, mse_floor=0.0),
     "waifu2x": Protocol("waifu2x", 4, shave=False, truncate_y=True, mse_floor=1.0),
+    # the seed's table: 96x96 patches, each degraded and scored on its own (Y, no shave)
+    "patches": Protocol("patches", None, shave=False, truncate_y=False, mse_floor=0.0),
 }
+PATCH = 96
 
 
 def get_protocol(name: str) -> Protocol:
