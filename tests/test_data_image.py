@@ -14,7 +14,7 @@ from PIL import Image
 from sr_lab.data import FolderSource
 from sr_lab.data.colour import rgb_to_y, rgb_to_ycbcr, ycbcr_to_rgb
 from sr_lab.data.datamodule import decode_shard
-from sr_lab.data.image import ImageError, list_images, load_rgb, save_image
+from sr_lab.data.image import ImageError, current_umask, list_images, load_rgb, save_image
 
 RNG = np.random.default_rng(0)
 RGB = RNG.integers(0, 256, (9, 11, 3), dtype=np.uint8)
@@ -81,6 +81,7 @@ def test_save_image_is_atomic_8_bit(tmp_path: Path) -> None:
     save_image(Image.fromarray(RGB), tmp_path / "sub" / "out.webp", icc_profile=b"fake")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png", "sub"]
     assert np.array_equal(load_rgb(tmp_path / "out.png")[0], RGB)
+    assert (tmp_path / "out.png").stat().st_mode & 0o777 == 0o666 & ~current_umask()
     webp = Image.open(tmp_path / "sub" / "out.webp")
     assert webp.format == "WEBP" and webp.info.get("icc_profile") == b"fake"
     assert np.array_equal(np.asarray(webp.convert("RGB")), RGB)

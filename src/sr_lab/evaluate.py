@@ -66,7 +66,10 @@ class Upscaler:
                 raise ModelFileError(weights, f"holds a {model.arch}, but model={model_name}")
             self.model = model
             path = Path(weights)
-            self.label = f"{path.parent.parent.name}/{path.parent.name}/{path.stem}"
+            folders = [path.parent.parent.name, path.parent.name]
+            if folders[1] == "checkpoints":  # a training run: name it by its run directory
+                folders = folders[:1]
+            self.label = "/".join([*folders, path.stem])
         self.scale = self.model.scale if self.model is not None else None
 
     def __call__(self, lr: Image.Image, scale: int) -> Image.Image:

@@ -71,6 +71,13 @@ def list_images(folder: str | Path) -> list[Path]:
     return files
 
 
+def current_umask() -> int:
+    """The process umask (read by setting and restoring it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def save_image(image: Image.Image, path: str | Path, icc_profile: bytes | None = None) -> None:
     """Write an 8-bit PNG (or lossless WebP, by suffix) atomically: a temporary file, then a
     rename, so an interrupted write never leaves a truncated image. Parent folders are made."""
@@ -84,6 +91,7 @@ def save_image(image: Image.Image, path: str | Path, icc_profile: bytes | None =
     try:
         with os.fdopen(fd, "wb") as f:
             to_8bit(image).save(f, format=fmt, **options)
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; use the usual mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

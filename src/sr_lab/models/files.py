@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from sr_lab.data.image import current_umask
 from sr_lab.models.base import SRModel
 from sr_lab.models.registry import ARCHITECTURES, PRESETS, build
 from sr_lab.models.waifu2x_json import ModelFileError, read_waifu2x_json
@@ -33,6 +34,7 @@ def save(model: SRModel, path: str | Path) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             torch.save(payload, f)
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
