@@ -61,6 +61,11 @@ def test_tta_is_equivariant_to_its_transforms(tta: int, image: torch.Tensor) -> 
         assert torch.allclose(moved, forward(base), atol=1e-6, rtol=0)
 
 
+def test_one_image_at_a_time(image: torch.Tensor) -> None:
+    with pytest.raises(ValueError, match="takes one image"):
+        upscale_tiled(models.build("vgg7").eval(), image.expand(2, -1, -1, -1))
+
+
 def test_tta_1_is_plain_tiling(image: torch.Tensor) -> None:
     model = models.build("espcn7").eval()
     assert torch.equal(upscale_tta(model, image, tta=1, tile=20), upscale_tiled(model, image, 20))

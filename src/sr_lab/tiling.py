@@ -73,6 +73,8 @@ def _upscale_tiled(
     excess = s * c - model.offset
     if excess < 0:
         raise ValueError(f"{model.arch}: context {c} does not cover offset {model.offset}")
+    if x.shape[0] != 1:
+        raise ValueError(f"upscale_tiled takes one image (1, C, H, W), got batch {x.shape[0]}")
     _, channels, h, w = x.shape
     tile = min(tile, max(h, w))
     ys, xs = _tile_origins(h, tile), _tile_origins(w, tile)
