@@ -58,6 +58,22 @@ def test_protocols_differ_as_documented() -> None:
         get_protocol("psnr")
 
 
+def test_rgb_metrics_score_every_channel() -> None:
+    hr = np.random.default_rng(0).integers(0, 240, (96, 96, 3), dtype=np.uint8)
+    sr = hr.copy()
+    sr[..., 0] += 10  # red off by 10 everywhere: MSE 100 on one channel of three
+    paper = get_protocol("paper")
+    rgb = paper.score(sr, hr, 2, channels="rgb")
+    assert rgb["psnr"] == pytest.approx(10 * math.log10(255**2 / (100 / 3)))
+    red = ssim_basicsr(sr[2:-2, 2:-2, 0].astype(float), hr[2:-2, 2:-2, 0].astype(float))
+    assert rgb["ssim"] == pytest.approx((red + 2) / 3)
+    assert red < 1 and rgb["ms_ssim"] < 1
+    y = paper.score(sr, hr, 2)  # Y moves by 10 * 65.481 / 255 = 2.568 in every pixel
+    assert y["psnr"] == pytest.approx(10 * math.log10(255**2 / (10 * 65.481 / 255) ** 2))
+    with pytest.raises(ValueError, match="channels must be y or rgb"):
+        paper.score(sr, hr, 2, channels="lab")
+
+
 def test_evaluation_is_deterministic_and_writes_json_and_csv(folder: Path, tmp_path: Path) -> None:
     cfg = config(dataset=str(folder), weights="[bicubic,nearest]", protocol="waifu2x")
     first, second = evaluate(cfg), evaluate(cfg)
@@ -71,7 +87,12 @@ def test_evaluation_is_deterministic_and_writes_json_and_csv(folder: Path, tmp_p
     rows = (tmp_path / "a.csv").read_text().splitlines()
     assert rows[0] == "dataset,method,image,psnr,ssim,ms_ssim" and len(rows) == 1 + 2 * 4
     table = markdown_table(first)
-    assert "### toons (waifu2x protocol, x2" in table and "| bicubic |" in table
+    assert "### toons (waifu2x protocol, Y, x2" in table and "| bicubic |" in table
+    rgb = evaluate(config(dataset=str(folder), weights="[bicubic]", channels="rgb"))
+    assert "### toons (paper protocol, RGB, x2" in markdown_table(rgb)
+    y = evaluate(config(dataset=str(folder), weights="[bicubic]"))
+    rgb_psnr, y_psnr = (r["datasets"]["toons"]["bicubic"]["mean"]["psnr"] for r in (rgb, y))
+    assert 20 < rgb_psnr < y_psnr  # chroma errors count in RGB
 
 
 def test_bicubic_matches_the_published_baselines(waifu2x_dir: Path) -> None:
@@ -110,6 +131,8 @@ def test_errors(tmp_path: Path, folder: Path, waifu2x_dir: Path) -> None:
     weights = waifu2x_dir / "models/upconv_7/art/scale2.0x_model.json"
     with pytest.raises(ImageError, match="too small to evaluate"):
         evaluate(config(dataset=str(tmp_path / "tiny"), weights=str(weights)))
+    with pytest.raises(ValueError, match="channels must be y or rgb"):
+        evaluate(config(dataset=str(folder), channels="ycbcr"))
     with pytest.raises(ModelFileError, match="holds a upconv7, but model=vgg7"):
         evaluate(config(dataset=str(folder), weights=str(weights), model="vgg7"))
     result = subprocess.run(

@@ -105,6 +105,7 @@ def evaluate_dataset(
     lr_folder: Path | None = None,
     patches: Degradation | None = None,
     seed: int = 0,
+    channels: str = "y",
 ) -> dict[str, Any]:
     """Per-image scores and their means for one method on one dataset (for the patches
     protocol, an image's score is its patches' mean, and the dataset mean is over patches)."""
@@ -130,7 +131,7 @@ def evaluate_dataset(
             start = time.perf_counter()
             sr = upscaler(lr, scale)
             seconds += time.perf_counter() - start
-            scores.append(protocol.score(np.asarray(sr), target, scale))
+            scores.append(protocol.score(np.asarray(sr), target, scale, channels))
         all_scores += scores
         images[path.name] = {m: _mean([s[m] for s in scores]) for m in METRICS}
     mean = {m: _mean([s[m] for s in all_scores]) for m in METRICS}
@@ -151,8 +152,8 @@ def markdown_table(results: dict[str, Any]) -> str:
     lines = []
     for dataset, methods in results["datasets"].items():
         lines += [
-            f"### {dataset} ({results['protocol']} protocol, x{results['scale']}, "
-            f"LR by {results['downscale']}{results['noise_note']})",
+            f"### {dataset} ({results['protocol']} protocol, {results['channels'].upper()}, "
+            f"x{results['scale']}, LR by {results['downscale']}{results['noise_note']})",
             "",
             "| method | PSNR | SSIM | MS-SSIM | seconds |",
             "|---|---:|---:|---:|---:|",
@@ -178,6 +179,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     protocol = get_protocol(cfg.protocol)
     if cfg.scale not in (1, 2) or cfg.tta not in (1, 2, 4, 8):
         raise ValueError(f"scale must be 1 or 2 and tta 1, 2, 4 or 8 (got {cfg.scale}, {cfg.tta})")
+    if cfg.channels not in ("y", "rgb"):
+        raise ValueError(f"channels must be y or rgb (got {cfg.channels!r})")
     arch = cfg.model.name if cfg.get("model") else None
     upscalers = [Upscaler(w, arch, cfg.tta, cfg.tile, not cfg.fast) for w in as_list(cfg.weights)]
     for up in upscalers:
@@ -195,6 +198,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     results: dict[str, Any] = {
         "protocol": protocol.name,
         "scale": cfg.scale,
+        "channels": cfg.channels,
         "downscale": (
             f"{'/'.join(cfg.patch_filters)} per patch, JPEG q{cfg.patch_quality[0]}-"
             f"{cfg.patch_quality[1]}"
@@ -208,7 +212,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     for name, folder in folders.items():
         results["datasets"][name] = {
             up.label: evaluate_dataset(
-                up, folder, protocol, cfg.scale, quality, lr_folder, patches, cfg.seed
+                up, folder, protocol, cfg.scale, quality, lr_folder, patches, cfg.seed, cfg.channels
             )
             for up in upscalers
         }

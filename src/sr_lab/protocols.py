@@ -82,15 +82,30 @@ class Protocol:
         """Antialiased bicubic (Catmull-Rom) downscale: MATLAB's imresize, waifu2x's Catrom."""
         return hr.resize((hr.width // scale, hr.height // scale), Image.Resampling.BICUBIC)
 
-    def score(self, sr: np.ndarray, hr: np.ndarray, scale: int) -> dict[str, float | None]:
-        """PSNR, SSIM and MS-SSIM on Y of two (H, W, 3) uint8 images."""
-        ys, yh = matlab_y(sr), matlab_y(hr)
-        if self.truncate_y:
-            ys, yh = np.floor(ys), np.floor(yh)
+    def score(
+        self, sr: np.ndarray, hr: np.ndarray, scale: int, channels: str = "y"
+    ) -> dict[str, float | None]:
+        """PSNR, SSIM and MS-SSIM of two (H, W, 3) uint8 images, on Y (``channels="y"``, the
+        protocols' convention) or on R, G and B (PSNR over all three; SSIM and MS-SSIM per
+        channel, then averaged, as BasicSR does)."""
+        if channels == "y":
+            a, b = matlab_y(sr)[..., None], matlab_y(hr)[..., None]
+            if self.truncate_y:
+                a, b = np.floor(a), np.floor(b)
+        elif channels == "rgb":
+            a, b = sr.astype(np.float64), hr.astype(np.float64)
+        else:
+            raise ValueError(f"channels must be y or rgb (got {channels!r})")
         if self.shave:
-            ys, yh = ys[scale:-scale, scale:-scale], yh[scale:-scale, scale:-scale]
-        mse = max(float(np.mean((ys - yh) ** 2)), self.mse_floor)
-        return {"psnr": psnr(mse), "ssim": ssim_basicsr(ys, yh), "ms_ssim": ms_ssim(ys, yh)}
+            a, b = a[scale:-scale, scale:-scale], b[scale:-scale, scale:-scale]
+        mse = max(float(np.mean((a - b) ** 2)), self.mse_floor)
+        planes = [(a[..., c], b[..., c]) for c in range(a.shape[-1])]
+        ms = [ms_ssim(x, y) for x, y in planes]
+        return {
+            "psnr": psnr(mse),
+            "ssim": float(np.mean([ssim_basicsr(x, y) for x, y in planes])),
+            "ms_ssim": None if ms[0] is None else float(np.mean(ms)),
+        }
 
 
 PROTOCOLS = {
