@@ -20,6 +20,7 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig, ListConfig
 from PIL import Image
+from tqdm import tqdm
 
 from sr_lab import models
 from sr_lab.data.degradation import Degradation, make_degradation
@@ -111,7 +112,11 @@ def evaluate_dataset(
     protocol, an image's score is its patches' mean, and the dataset mean is over patches)."""
     images, seconds, all_scores = {}, 0.0, []
     need = 2 * (upscaler.model.context if upscaler.model is not None else 1) + 4
-    for index, path in enumerate(list_images(folder)):
+    paths = list_images(folder)
+    bar = tqdm(
+        paths, desc=f"{folder.name}: {upscaler.label}", unit="img", leave=False, disable=None
+    )
+    for index, path in enumerate(bar):
         hr = protocol.crop_hr(open_image(path).convert("RGB"), scale)
         if min(hr.size) < (PATCH if patches is not None else need * scale):
             raise ImageError(path, f"{hr.width}x{hr.height} is too small to evaluate at {scale}x")
