@@ -39,7 +39,7 @@ def matching_jpeg(lr: np.ndarray, base: np.ndarray) -> tuple[int, int] | None:
 def test_every_preset_composes() -> None:
     names = sorted(p.stem for p in (CONF / "degradation").glob("*.yaml"))
     assert names == sorted(
-        ["bicubic", "random_resample", "jpeg_noise1", "jpeg_noise2"]
+        ["bicubic", "random_resample", "jpeg_noise1", "jpeg_noise1_bicubic", "jpeg_noise2"]
         + [f"waifu2x_art_noise{i}" for i in range(4)]
     )
     for name in names:

@@ -13,6 +13,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from PIL import Image
 
+from sr_lab.data.degradation import make_degradation
 from sr_lab.data.image import ImageError
 from sr_lab.data.synthetic import synthetic_illustration
 from sr_lab.evaluate import evaluate, markdown_table, write_outputs
@@ -118,7 +119,9 @@ def test_upconv7_photo_reproduces_waifu2x_on_bsd100(waifu2x_dir: Path) -> None:
 def test_noise_model_beats_the_jpeg_input(waifu2x_dir: Path, folder: Path) -> None:
     weights = waifu2x_dir / "models/vgg_7/art/noise1_model.json"
     cfg = config(dataset=str(folder), weights=f"[nearest,{weights}]", scale=1, jpeg_quality=70)
-    scores = evaluate(cfg)["datasets"]["toons"]
+    result = evaluate(cfg)
+    assert result["degradation"] == "bicubic (no downscale)" and result["scale"] == 1
+    scores = result["datasets"]["toons"]
     assert scores["vgg_7/art/noise1_model"]["mean"]["psnr"] > scores["nearest"]["mean"]["psnr"]
 
 
@@ -157,18 +160,35 @@ def scores_only(results: dict) -> dict:
 def test_patches_protocol_scores_each_96_pixel_patch(tmp_path: Path) -> None:
     (tmp_path / "big").mkdir()
     Image.fromarray(synthetic_illustration(200, 7)).save(tmp_path / "big" / "a.png")
-    cfg = config(dataset=str(tmp_path / "big"), protocol="patches", weights="[bicubic]")
+    seed_table = {"dataset": str(tmp_path / "big"), "protocol": "patches", "weights": "[bicubic]"}
+    cfg = config(**seed_table, degradation="jpeg_noise1_bicubic")
     first = evaluate(cfg)
     assert scores_only(first) == scores_only(evaluate(cfg))
-    assert "JPEG q75-95" in first["downscale"]
+    assert first["degradation"] == "jpeg_noise1_bicubic (bicubic, JPEG q75-95)"
     result = first["datasets"]["big"]["bicubic"]
     assert result["images"]["a.png"] == result["mean"]  # one image: its 4 patches' mean
-    clean = evaluate(
-        config(dataset=str(tmp_path / "big"), protocol="patches", patch_quality="[100,100]")
-    )
+    clean = evaluate(config(**seed_table))  # degradation=bicubic: no JPEG
     assert result["mean"]["psnr"] < clean["datasets"]["big"]["bicubic"]["mean"]["psnr"]
-    other = evaluate(config(dataset=str(tmp_path / "big"), protocol="patches", seed=1))
+    other = evaluate(config(**seed_table, degradation="jpeg_noise1_bicubic", seed=1))
     assert other["datasets"]["big"]["bicubic"]["mean"] != result["mean"]  # a new JPEG draw
+    random = evaluate(config(**seed_table, degradation="jpeg_noise1"))
+    assert random["degradation"] == "jpeg_noise1 (bilinear/bicubic/lanczos, JPEG q75-95)"
+    assert random["datasets"]["big"]["bicubic"]["mean"] != result["mean"]
+
+
+def test_degradation_and_jpeg_quality_make_the_lr(folder: Path) -> None:
+    base = {"dataset": str(folder), "protocol": "waifu2x"}
+    bicubic = scores_only(evaluate(config(**base)))
+    noisy = evaluate(config(**base, degradation="waifu2x_art_noise3", jpeg_quality=90))
+    assert noisy["degradation"] == "waifu2x_art_noise3 (bicubic, JPEG q27-70|q37-70 x2|q52-70 x3)"
+    assert "then JPEG q90" in markdown_table(noisy)
+    psnr = {
+        k: v["toons"]["bicubic"][0]["psnr"]
+        for k, v in (("clean", bicubic), ("noisy", scores_only(noisy)))
+    }
+    assert psnr["noisy"] < psnr["clean"] - 1
+    with pytest.raises(ValueError, match="jpeg_quality must be in 1..100"):
+        evaluate(config(**base, jpeg_quality=0))
 
 
 def test_ready_lr_folder_gives_the_same_scores(folder: Path, tmp_path: Path) -> None:
@@ -177,7 +197,9 @@ def test_ready_lr_folder_gives_the_same_scores(folder: Path, tmp_path: Path) -> 
     lr_dir.mkdir()
     for path in folder.iterdir():
         hr = protocol.crop_hr(Image.open(path).convert("RGB"), 2)
-        protocol.make_lr(hr, 2).save(lr_dir / path.name)
+        Image.fromarray(make_degradation()(np.asarray(hr), np.random.default_rng())).save(
+            lr_dir / path.name
+        )
     generated = evaluate(config(dataset=str(folder), protocol="waifu2x"))
     given = evaluate(config(dataset=str(folder), protocol="waifu2x", lr_dataset=str(lr_dir)))
     assert scores_only(given) == scores_only(generated)
@@ -186,6 +208,8 @@ def test_ready_lr_folder_gives_the_same_scores(folder: Path, tmp_path: Path) -> 
         image.resize(image.size, Image.Resampling.NEAREST).rotate(180).save(path)
     rotated = evaluate(config(dataset=str(folder), protocol="waifu2x", lr_dataset=str(lr_dir)))
     assert scores_only(rotated) != scores_only(generated)
+    with pytest.raises(ValueError, match="lr_dataset takes ready LR images"):
+        evaluate(config(dataset=str(folder), lr_dataset=str(lr_dir), jpeg_quality=80))
     Image.new("RGB", (10, 10)).save(lr_dir / "0.png")
     with pytest.raises(ImageError, match=r"0.png: LR 10x10 is not HR / 2"):
         evaluate(config(dataset=str(folder), protocol="waifu2x", lr_dataset=str(lr_dir)))

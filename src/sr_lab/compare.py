@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from sr_lab.data.degradation import make_degradation
 from sr_lab.data.image import open_image, save_image
 from sr_lab.data.synthetic import synthetic_illustration
 from sr_lab.evaluate import Upscaler
@@ -50,7 +51,7 @@ def compare(
     """The comparison strip for ``hr``: LR | bicubic | each weights | ground truth."""
     protocol = get_protocol("paper")
     hr = protocol.crop_hr(hr, scale)
-    lr = protocol.make_lr(hr, scale)
+    lr = Image.fromarray(make_degradation(scale)(np.asarray(hr), np.random.default_rng(0)))
     x, y, size = crop or (hr.width // 4, hr.height // 4, min(hr.width, hr.height) // 2)
     if x < 0 or y < 0 or x + size > hr.width or y + size > hr.height or size < 8:
         raise ValueError(f"crop {x},{y},{size} does not fit the {hr.width}x{hr.height} image")

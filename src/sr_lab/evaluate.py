@@ -8,22 +8,23 @@ engine, and writes a markdown table, ``results.json`` (per image and mean) and a
 from __future__ import annotations
 
 import csv
-import io
 import json
 import math
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import hydra
 import numpy as np
+from hydra.utils import instantiate
 from omegaconf import DictConfig, ListConfig
 from PIL import Image
 from tqdm import tqdm
 
 from sr_lab import models
-from sr_lab.data.degradation import Degradation, make_degradation
+from sr_lab.data.degradation import SUBSAMPLING, Degradation, jpeg_roundtrip
 from sr_lab.data.image import ImageError, list_images, open_image
 from sr_lab.inference import upscale_image
 from sr_lab.models import ModelFileError, SRModel
@@ -43,14 +44,6 @@ def resolve_dataset(name: str, root: str | Path) -> Path:
         if candidate.is_dir():
             return candidate
     raise ImageError(name, f"no such folder, nor a dataset under {root}")
-
-
-def jpeg(image: Image.Image, quality: int) -> Image.Image:
-    """One JPEG round trip at ``quality`` (4:2:0), the noise a noise model removes."""
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=quality)
-    buffer.seek(0)
-    return Image.open(buffer).convert("RGB")
 
 
 class Upscaler:
@@ -79,56 +72,79 @@ class Upscaler:
         return upscale_image(self.model, lr, self.tile, tta=self.tta, exact=self.exact)
 
 
-def patch_pairs(
-    hr: Image.Image, scale: int, degradation: Degradation, seed: int, index: int
-) -> list[tuple[Image.Image, np.ndarray]]:
-    """The seed's protocol: non-overlapping 96x96 HR patches, each degraded with its own draw
-    (filter, JPEG quality) from a generator seeded by (seed, image, patch)."""
-    array = np.asarray(hr)
-    pairs = []
-    for k, (y, x) in enumerate(
-        (y, x)
-        for y in range(0, hr.height - PATCH + 1, PATCH)
-        for x in range(0, hr.width - PATCH + 1, PATCH)
-    ):
-        patch = np.ascontiguousarray(array[y : y + PATCH, x : x + PATCH])
-        lr = degradation(patch, np.random.default_rng([seed, index, k]))
-        pairs.append((Image.fromarray(lr), patch))
-    return pairs
+def describe(degradation: Degradation) -> str:
+    """How the LR images were made, for table titles: preset, filter(s), JPEG noise."""
+    resample = "/".join(degradation.filters) if degradation.scale > 1 else "no downscale"
+    text = f"{degradation.name} ({resample}"
+    if degradation.noise is not None:
+        chains = "|".join(
+            f"q{c.first[0]}-{c.first[1]}" + (f" x{len(c.then) + 1}" if c.then else "")
+            for c in degradation.noise.chains
+        )
+        rate = f" for {degradation.nr_rate:.0%}" if degradation.nr_rate < 1 else ""
+        text += f", JPEG {chains}{rate}"
+    return text + ")"
 
 
-def evaluate_dataset(
-    upscaler: Upscaler,
-    folder: Path,
-    protocol: Protocol,
-    scale: int,
-    quality: int | None,
-    lr_folder: Path | None = None,
-    patches: Degradation | None = None,
-    seed: int = 0,
-    channels: str = "y",
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Setting:
+    """How LR/HR pairs are made and scored, the same for every method in one call."""
+
+    protocol: Protocol
+    scale: int
+    degradation: Degradation
+    jpeg_quality: int | None = None
+    lr_folder: Path | None = None
+    seed: int = 0
+    channels: str = "y"
+
+    def pairs(
+        self, hr: Image.Image, path: Path, folder: Path, index: int
+    ) -> list[tuple[Image.Image, np.ndarray]]:
+        """(LR, HR target) pairs for one HR image: the ready LR image from ``lr_folder``, or
+        the degradation of the whole image (patches protocol: of each non-overlapping 96x96
+        patch), drawn from a generator seeded by (seed, image, patch), then the fixed JPEG."""
+        array = np.asarray(hr)
+        if self.lr_folder is not None:
+            return [(open_image(self.lr_folder / path.relative_to(folder)).convert("RGB"), array)]
+        targets = [array]
+        if self.protocol.name == "patches":
+            corners = [
+                (y, x)
+                for y in range(0, hr.height - PATCH + 1, PATCH)
+                for x in range(0, hr.width - PATCH + 1, PATCH)
+            ]
+            targets = [
+                np.ascontiguousarray(array[y : y + PATCH, x : x + PATCH]) for y, x in corners
+            ]
+        pairs = []
+        for k, target in enumerate(targets):
+            lr = Image.fromarray(
+                self.degradation(target, np.random.default_rng([self.seed, index, k]))
+            )
+            if self.jpeg_quality is not None:
+                lr = jpeg_roundtrip(lr, self.jpeg_quality, SUBSAMPLING["4:2:0"])
+            pairs.append((lr, target))
+        return pairs
+
+
+def evaluate_dataset(upscaler: Upscaler, folder: Path, setting: Setting) -> dict[str, Any]:
     """Per-image scores and their means for one method on one dataset (for the patches
     protocol, an image's score is its patches' mean, and the dataset mean is over patches)."""
     images, seconds, all_scores = {}, 0.0, []
+    scale, protocol = setting.scale, setting.protocol
     need = 2 * (upscaler.model.context if upscaler.model is not None else 1) + 4
+    if protocol.name == "patches":
+        need = PATCH // scale
     paths = list_images(folder)
     bar = tqdm(
         paths, desc=f"{folder.name}: {upscaler.label}", unit="img", leave=False, disable=None
     )
     for index, path in enumerate(bar):
         hr = protocol.crop_hr(open_image(path).convert("RGB"), scale)
-        if min(hr.size) < (PATCH if patches is not None else need * scale):
+        if min(hr.size) < need * scale:
             raise ImageError(path, f"{hr.width}x{hr.height} is too small to evaluate at {scale}x")
-        if patches is not None:
-            pairs = patch_pairs(hr, scale, patches, seed, index)
-        elif lr_folder is not None:
-            pairs = [
-                (open_image(lr_folder / path.relative_to(folder)).convert("RGB"), np.asarray(hr))
-            ]
-        else:
-            lr = hr if upscaler.scale == 1 else protocol.make_lr(hr, scale)
-            pairs = [(jpeg(lr, quality) if quality is not None else lr, np.asarray(hr))]
+        pairs = setting.pairs(hr, path, folder, index)
         scores = []
         for lr, target in pairs:
             if lr.width * scale != target.shape[1] or lr.height * scale != target.shape[0]:
@@ -136,7 +152,7 @@ def evaluate_dataset(
             start = time.perf_counter()
             sr = upscaler(lr, scale)
             seconds += time.perf_counter() - start
-            scores.append(protocol.score(np.asarray(sr), target, scale, channels))
+            scores.append(protocol.score(np.asarray(sr), target, scale, setting.channels))
         all_scores += scores
         images[path.name] = {m: _mean([s[m] for s in scores]) for m in METRICS}
     mean = {m: _mean([s[m] for s in all_scores]) for m in METRICS}
@@ -158,7 +174,7 @@ def markdown_table(results: dict[str, Any]) -> str:
     for dataset, methods in results["datasets"].items():
         lines += [
             f"### {dataset} ({results['protocol']} protocol, {results['channels'].upper()}, "
-            f"x{results['scale']}, LR by {results['downscale']}{results['noise_note']})",
+            f"x{results['scale']}, LR: {results['degradation']}{results['noise_note']})",
             "",
             "| method | PSNR | SSIM | MS-SSIM | seconds |",
             "|---|---:|---:|---:|---:|",
@@ -192,34 +208,36 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         if up.scale is not None and up.scale != cfg.scale:
             raise ModelFileError(up.label, f"is a {up.scale}x model, but scale={cfg.scale}")
     folders = {Path(n).name: resolve_dataset(n, cfg.data_root) for n in as_list(cfg.dataset)}
-    quality = cfg.get("jpeg_quality")
     lr_folder = Path(cfg.lr_dataset) if cfg.get("lr_dataset") else None
     if lr_folder is not None and (len(folders) != 1 or not lr_folder.is_dir()):
         raise ValueError(f"lr_dataset={lr_folder} needs an existing folder and exactly one dataset")
-    patches = None
-    if protocol.name == "patches":
-        q = [int(v) for v in cfg.patch_quality]
-        patches = make_degradation(cfg.scale, list(cfg.patch_filters), [{"first": q}], 1.0)
+    if lr_folder is not None and (cfg.jpeg_quality is not None or protocol.name == "patches"):
+        raise ValueError("lr_dataset takes ready LR images: jpeg_quality and patches don't apply")
+    if cfg.jpeg_quality is not None and not 1 <= cfg.jpeg_quality <= 100:
+        raise ValueError(f"jpeg_quality must be in 1..100 (got {cfg.jpeg_quality})")
+    setting = Setting(
+        protocol,
+        cfg.scale,
+        instantiate(cfg.degradation),
+        cfg.jpeg_quality,
+        lr_folder,
+        cfg.seed,
+        cfg.channels,
+    )
     results: dict[str, Any] = {
         "protocol": protocol.name,
         "scale": cfg.scale,
         "channels": cfg.channels,
-        "downscale": (
-            f"{'/'.join(cfg.patch_filters)} per patch, JPEG q{cfg.patch_quality[0]}-"
-            f"{cfg.patch_quality[1]}"
-            if patches is not None
-            else "PIL bicubic (Catmull-Rom, antialiased)"
-        ),
-        "noise_note": f", JPEG q{quality}" if quality is not None else "",
+        "degradation": f"ready LR images in {lr_folder}"
+        if lr_folder is not None
+        else describe(setting.degradation),
+        "noise_note": f", then JPEG q{cfg.jpeg_quality}" if cfg.jpeg_quality is not None else "",
         "tta": cfg.tta,
         "datasets": {},
     }
     for name, folder in folders.items():
         results["datasets"][name] = {
-            up.label: evaluate_dataset(
-                up, folder, protocol, cfg.scale, quality, lr_folder, patches, cfg.seed, cfg.channels
-            )
-            for up in upscalers
+            up.label: evaluate_dataset(up, folder, setting) for up in upscalers
         }
     return results
 

@@ -77,11 +77,6 @@ class Protocol:
         m = self.crop_multiple or scale
         return hr.crop((0, 0, hr.width - hr.width % m, hr.height - hr.height % m))
 
-    @staticmethod
-    def make_lr(hr: Image.Image, scale: int) -> Image.Image:
-        """Antialiased bicubic (Catmull-Rom) downscale: MATLAB's imresize, waifu2x's Catrom."""
-        return hr.resize((hr.width // scale, hr.height // scale), Image.Resampling.BICUBIC)
-
     def score(
         self, sr: np.ndarray, hr: np.ndarray, scale: int, channels: str = "y"
     ) -> dict[str, float | None]:
