@@ -11,7 +11,8 @@ from hydra.utils import instantiate
 
 from conftest import SHARED
 from sr_lab import models
-from sr_lab.data import FolderSource, SRDataModule, SyntheticSource
+from sr_lab.data.datamodule import SRDataModule
+from sr_lab.data.sources import FolderSource, SyntheticSource
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 EXPECTED = {  # config name: (parameters, scale, offset)

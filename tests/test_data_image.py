@@ -11,10 +11,10 @@ import pytest
 import torch
 from PIL import Image
 
-from sr_lab.data import FolderSource
 from sr_lab.data.colour import rgb_to_y, rgb_to_ycbcr, ycbcr_to_rgb
 from sr_lab.data.datamodule import decode_shard
 from sr_lab.data.image import ImageError, current_umask, list_images, load_rgb, save_image
+from sr_lab.data.sources import FolderSource
 
 RNG = np.random.default_rng(0)
 RGB = RNG.integers(0, 256, (9, 11, 3), dtype=np.uint8)

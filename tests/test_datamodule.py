@@ -10,9 +10,10 @@ import torch
 from PIL import Image
 
 from sr_lab import models
-from sr_lab.data import FolderSource, SRDataModule, SyntheticSource, make_degradation
-from sr_lab.data.datamodule import decode_shard
+from sr_lab.data.datamodule import SRDataModule, decode_shard
 from sr_lab.data.dataset import EpochSampler, PatchDataset, ValidationDataset, dihedral
+from sr_lab.data.degradation import make_degradation
+from sr_lab.data.sources import FolderSource, SyntheticSource
 from sr_lab.data.synthetic import synthetic_illustration
 
 BICUBIC = make_degradation()

@@ -22,8 +22,9 @@ from hydra.utils import instantiate
 from torch.utils.data import DataLoader
 
 from sr_lab import models, schedules
-from sr_lab.data import SRDataModule, SyntheticSource
+from sr_lab.data.datamodule import SRDataModule
 from sr_lab.data.degradation import Degradation
+from sr_lab.data.sources import SyntheticSource
 from sr_lab.inference import run_padded
 from sr_lab.metrics import SRMetrics
 from sr_lab.module import SRModule
