@@ -243,7 +243,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
 
 
 def write_outputs(results: dict[str, Any], output: Path) -> None:
-    """results.json (deterministic: no timings) and a CSV beside it (with timings)."""
+    """results.json (deterministic: no timings) and a CSV beside it: per-image and mean scores."""
     output.parent.mkdir(parents=True, exist_ok=True)
     stable = json.loads(json.dumps(results))
     for methods in stable["datasets"].values():
