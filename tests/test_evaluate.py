@@ -164,7 +164,7 @@ def test_patches_protocol_scores_each_96_pixel_patch(tmp_path: Path) -> None:
     cfg = config(**seed_table, degradation="jpeg_noise1_bicubic")
     first = evaluate(cfg)
     assert scores_only(first) == scores_only(evaluate(cfg))
-    assert first["degradation"] == "jpeg_noise1_bicubic (bicubic, JPEG q75-95)"
+    assert first["degradation"] == "jpeg_noise1_bicubic (PIL bicubic, JPEG q75-95)"
     result = first["datasets"]["big"]["bicubic"]
     assert result["images"]["a.png"] == result["mean"]  # one image: its 4 patches' mean
     clean = evaluate(config(**seed_table))  # degradation=bicubic: no JPEG
@@ -172,7 +172,7 @@ def test_patches_protocol_scores_each_96_pixel_patch(tmp_path: Path) -> None:
     other = evaluate(config(**seed_table, degradation="jpeg_noise1_bicubic", seed=1))
     assert other["datasets"]["big"]["bicubic"]["mean"] != result["mean"]  # a new JPEG draw
     random = evaluate(config(**seed_table, degradation="jpeg_noise1"))
-    assert random["degradation"] == "jpeg_noise1 (bilinear/bicubic/lanczos, JPEG q75-95)"
+    assert random["degradation"] == "jpeg_noise1 (PIL bilinear/bicubic/lanczos, JPEG q75-95)"
     assert random["datasets"]["big"]["bicubic"]["mean"] != result["mean"]
 
 
@@ -180,7 +180,9 @@ def test_degradation_and_jpeg_quality_make_the_lr(folder: Path) -> None:
     base = {"dataset": str(folder), "protocol": "waifu2x"}
     bicubic = scores_only(evaluate(config(**base)))
     noisy = evaluate(config(**base, degradation="waifu2x_art_noise3", jpeg_quality=90))
-    assert noisy["degradation"] == "waifu2x_art_noise3 (bicubic, JPEG q27-70|q37-70 x2|q52-70 x3)"
+    assert (
+        noisy["degradation"] == "waifu2x_art_noise3 (PIL bicubic, JPEG q27-70|q37-70 x2|q52-70 x3)"
+    )
     assert "then JPEG q90" in markdown_table(noisy)
     psnr = {
         k: v["toons"]["bicubic"][0]["psnr"]

@@ -74,7 +74,7 @@ class Upscaler:
 
 def describe(degradation: Degradation) -> str:
     """How the LR images were made, for table titles: preset, filter(s), JPEG noise."""
-    resample = "/".join(degradation.filters) if degradation.scale > 1 else "no downscale"
+    resample = "PIL " + "/".join(degradation.filters) if degradation.scale > 1 else "no downscale"
     text = f"{degradation.name} ({resample}"
     if degradation.noise is not None:
         chains = "|".join(
