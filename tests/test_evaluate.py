@@ -10,9 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from PIL import Image
 
+from sr_lab import models
 from sr_lab.data.degradation import make_degradation
 from sr_lab.data.image import ImageError
 from sr_lab.data.synthetic import synthetic_illustration
@@ -123,6 +125,23 @@ def test_noise_model_beats_the_jpeg_input(waifu2x_dir: Path, folder: Path) -> No
     assert result["degradation"] == "bicubic (no downscale)" and result["scale"] == 1
     scores = result["datasets"]["toons"]
     assert scores["vgg_7/art/noise1_model"]["mean"]["psnr"] > scores["nearest"]["mean"]["psnr"]
+
+
+def test_sr_lab_files_and_bare_state_dicts_give_the_same_scores(
+    folder: Path, tmp_path: Path
+) -> None:
+    torch.manual_seed(0)
+    model = models.build("vgg7")
+    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
+    models.save(model, tmp_path / "model.pt")
+    models.save(model, tmp_path / "run" / "checkpoints" / "best.pt")  # labelled by its run
+    torch.save(model.state_dict(), tmp_path / "bare.pt")
+    files = [tmp_path / "model.pt", tmp_path / "bare.pt", tmp_path / "run/checkpoints/best.pt"]
+    results = evaluate(config(dataset=str(folder), weights=f"[{','.join(map(str, files))}]"))
+    methods = results["datasets"]["toons"]
+    parent = f"{tmp_path.parent.name}/{tmp_path.name}"
+    assert list(methods) == [f"{parent}/model", f"{parent}/bare", "run/best"]
+    assert len({json.dumps(m["images"]) for m in methods.values()}) == 1
 
 
 def test_errors(tmp_path: Path, folder: Path, waifu2x_dir: Path) -> None:
