@@ -128,35 +128,40 @@ class Setting:
         return pairs
 
 
-def evaluate_dataset(upscaler: Upscaler, folder: Path, setting: Setting) -> dict[str, Any]:
-    """Per-image scores and their means for one method on one dataset (for the patches
-    protocol, an image's score is its patches' mean, and the dataset mean is over patches)."""
-    images, seconds, all_scores = {}, 0.0, []
+def evaluate_dataset(
+    upscalers: list[Upscaler], folder: Path, setting: Setting
+) -> dict[str, dict[str, Any]]:
+    """Per-image scores and their means for every method on one dataset, by method label. Each
+    HR image is decoded and degraded once for all methods (for the patches protocol, an
+    image's score is its patches' mean, and the dataset mean is over patches)."""
     scale, protocol = setting.scale, setting.protocol
-    need = 2 * (upscaler.model.context if upscaler.model is not None else 1) + 4
-    if protocol.name == "patches":
-        need = PATCH // scale
+    contexts = [up.model.context if up.model is not None else 1 for up in upscalers]
+    need = PATCH if protocol.name == "patches" else (2 * max(contexts) + 4) * scale
+    results = {up.label: {"images": {}, "seconds": 0.0, "scores": []} for up in upscalers}
     paths = list_images(folder)
-    bar = tqdm(
-        paths, desc=f"{folder.name}: {upscaler.label}", unit="img", leave=False, disable=None
-    )
-    for index, path in enumerate(bar):
+    for index, path in enumerate(
+        tqdm(paths, desc=folder.name, unit="img", leave=False, disable=None)
+    ):
         hr = protocol.crop_hr(open_image(path).convert("RGB"), scale)
-        if min(hr.size) < need * scale:
+        if min(hr.size) < need:
             raise ImageError(path, f"{hr.width}x{hr.height} is too small to evaluate at {scale}x")
         pairs = setting.pairs(hr, path, folder, index)
-        scores = []
         for lr, target in pairs:
             if lr.width * scale != target.shape[1] or lr.height * scale != target.shape[0]:
                 raise ImageError(path, f"LR {lr.width}x{lr.height} is not HR / {scale}")
-            start = time.perf_counter()
-            sr = upscaler(lr, scale)
-            seconds += time.perf_counter() - start
-            scores.append(protocol.score(np.asarray(sr), target, scale, setting.channels))
-        all_scores += scores
-        images[path.name] = {m: _mean([s[m] for s in scores]) for m in METRICS}
-    mean = {m: _mean([s[m] for s in all_scores]) for m in METRICS}
-    return {"mean": mean, "images": images, "seconds": seconds}
+        for up in upscalers:
+            r, scores = results[up.label], []
+            for lr, target in pairs:
+                start = time.perf_counter()
+                sr = up(lr, scale)
+                r["seconds"] += time.perf_counter() - start
+                scores.append(protocol.score(np.asarray(sr), target, scale, setting.channels))
+            r["scores"] += scores
+            r["images"][path.name] = {m: _mean([s[m] for s in scores]) for m in METRICS}
+    for r in results.values():
+        scores = r.pop("scores")
+        r["mean"] = {m: _mean([s[m] for s in scores]) for m in METRICS}
+    return results
 
 
 def _mean(values: list[float | None]) -> float | None:
@@ -236,9 +241,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         "datasets": {},
     }
     for name, folder in folders.items():
-        results["datasets"][name] = {
-            up.label: evaluate_dataset(up, folder, setting) for up in upscalers
-        }
+        results["datasets"][name] = evaluate_dataset(upscalers, folder, setting)
     return results
 
 
