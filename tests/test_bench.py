@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+
+from conftest import run_module
 
 
 def run_bench(*args: str) -> dict:
     """Run ``python -m sr_lab.bench ARGS`` and parse the JSON it prints."""
-    result = subprocess.run(
-        [sys.executable, "-m", "sr_lab.bench", *args], capture_output=True, text=True, timeout=300
-    )
+    result = run_module("sr_lab.bench", *args)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -48,10 +46,16 @@ def test_bench_train_compares_lightning_with_a_bare_loop() -> None:
         ("vgg7", "fp32"),
         ("vgg7", "channels_last"),
     ]
-    for run in report["runs"]:
+    assert (report["batch_size"], report["patch_size"], report["steps"]) == (2, 48, 2)
+    for run in report["runs"]:  # rates only: how fast depends on the machine and its load
         assert run["bare_samples_per_s"] > 0 and run["lightning_samples_per_s"] > 0
-        ratio = run["bare_samples_per_s"] / run["lightning_samples_per_s"]
-        assert abs(run["overhead_pct"] - 100 * (ratio - 1)) < 0.05
+        assert set(run) == {
+            "model",
+            "variant",
+            "bare_samples_per_s",
+            "lightning_samples_per_s",
+            "overhead_pct",
+        }
 
 
 def test_bench_infer_reports_each_size_from_fresh_processes() -> None:
@@ -72,4 +76,5 @@ def test_bench_infer_reports_each_size_from_fresh_processes() -> None:
     assert (small["size"], large["size"]) == (40, 48)
     assert small["whole_s"] > 0 and large["whole_s"] is None
     assert small["tiled_over_whole"] == round(small["tiled_s"] / small["whole_s"], 3)
-    assert large["peak_rss_mb"] > 0 and large["flop_bound_s"] >= 0
+    assert large["peak_rss_mb"] > 0 and large["flop_bound_s"] > 0
+    assert large["megapixels_per_s"] == round(48 * 48 / 1e6 / large["tiled_s"], 4)

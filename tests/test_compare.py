@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from conftest import run_module
 from sr_lab import models
 from sr_lab.compare import LABEL_HEIGHT, compare, load_hr
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_strip_has_lr_bicubic_models_and_truth(tmp_path: Path) -> None:
@@ -40,9 +37,8 @@ def test_cli_compares_two_runs_and_rejects_bad_crops(tmp_path: Path) -> None:
         "--crop",
         "0,0,64",
     ]
-    command = [sys.executable, "-m", "sr_lab.compare", *args]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = run_module("sr_lab.compare", *args)
     assert result.returncode == 0, result.stderr
     assert Image.open(out).size == (5 * 128, 128 + LABEL_HEIGHT)
-    bad = subprocess.run([*command[:-1], "380,0,64"], cwd=ROOT, capture_output=True, text=True)
+    bad = run_module("sr_lab.compare", *args[:-1], "380,0,64")
     assert bad.returncode == 2 and "does not fit the 384x384 image" in bad.stderr

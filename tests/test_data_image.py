@@ -11,9 +11,10 @@ import pytest
 import torch
 from PIL import Image
 
+from sr_lab.atomic import current_umask
 from sr_lab.data.colour import rgb_to_y, rgb_to_ycbcr, ycbcr_to_rgb
 from sr_lab.data.datamodule import decode_shard
-from sr_lab.data.image import ImageError, current_umask, list_images, load_rgb, save_image
+from sr_lab.data.image import ImageError, list_images, load_rgb, save_image
 from sr_lab.data.sources import FolderSource
 
 RNG = np.random.default_rng(0)

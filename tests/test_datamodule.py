@@ -11,7 +11,7 @@ from PIL import Image
 
 from sr_lab import models
 from sr_lab.data.datamodule import SRDataModule, decode_shard
-from sr_lab.data.dataset import EpochSampler, PatchDataset, ValidationDataset, dihedral
+from sr_lab.data.dataset import EpochSampler, PatchDataset, ValidationDataset
 from sr_lab.data.degradation import make_degradation
 from sr_lab.data.sources import FolderSource, SyntheticSource
 from sr_lab.data.synthetic import synthetic_illustration
@@ -24,12 +24,6 @@ def test_synthetic_is_deterministic_per_seed() -> None:
     assert a.shape == (96, 96, 3) and a.dtype == np.uint8 and np.array_equal(a, b)
     assert not np.array_equal(a, synthetic_illustration(96, 6))
     assert len(np.unique(a.reshape(-1, 3), axis=0)) > 50  # anti-aliased, not a few flat colours
-
-
-def test_dihedral_gives_eight_distinct_variants() -> None:
-    patch = np.arange(2 * 2 * 1).reshape(2, 2, 1) + np.array([[[0], [10]], [[100], [1000]]])
-    variants = {dihedral(patch, v).tobytes() for v in range(8)}
-    assert len(variants) == 8 and np.array_equal(dihedral(patch, 0), patch)
 
 
 def test_patch_pairs_are_a_function_of_epoch_and_index() -> None:

@@ -14,7 +14,7 @@ from sr_lab import models
 from sr_lab.data.colour import rgb_to_y
 from sr_lab.data.image import pil_to_tensor, quantize
 from sr_lab.inference import fill_transparent, run_padded, upscale_image
-from sr_lab.tiling import exact_kernels
+from sr_lab.tiling import InferenceOptions, exact_kernels
 
 REFERENCES = {  # reference output: (model file, input image)
     "miku_small_noisy__upconv_7_art_noise1_scale2.0x.png": (
@@ -71,10 +71,23 @@ def test_vgg7_2x_equals_waifu2x_nearest_then_pad() -> None:
     assert torch.allclose(run_padded(model, x), expected, atol=1e-6, rtol=0)
 
 
-@pytest.mark.parametrize("name", ["upconv7", "vgg7", "dcscn8", "espcn7"])
-def test_output_is_exactly_scale_times_input(name: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "padding"), [("upconv7", (7, 0)), ("vgg7", (4, 1)), ("dcscn8", (11, 22))]
+)
+def test_output_is_exactly_scale_times_input(name: str, padding: tuple[int, int]) -> None:
     model = models.build(name).eval()
+    assert model.padding() == padding  # (input pad, output crop) = (context, 2 context - offset)
     assert run_padded(model, torch.rand(1, 3, 9, 10)).shape == (1, 3, 18, 20)
+
+
+def test_whole_image_fast_kernels_and_bf16_stay_close() -> None:
+    model = models.build("upconv7").eval()
+    x = torch.rand(1, 3, 20, 24, generator=torch.Generator().manual_seed(1))
+    exact = run_padded(model, x)
+    fast = run_padded(model, x, InferenceOptions(exact=False))
+    bf16 = run_padded(model, x, InferenceOptions(precision="bf16"))
+    assert torch.allclose(fast, exact, atol=1e-5, rtol=0) and bf16.dtype == torch.bfloat16
+    assert 0 < (bf16.float() - exact).abs().max() < 0.05
 
 
 def test_quantize_rounds_like_waifu2x() -> None:
@@ -83,30 +96,23 @@ def test_quantize_rounds_like_waifu2x() -> None:
     assert quantize(x.float()).tolist()[:5] == [0, 0, 0, 1, 1]
 
 
-def random_image(mode: str, size: tuple[int, int] = (13, 10)) -> Image.Image:
-    rng = np.random.default_rng(0)
-    channels = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}[mode]
-    array = rng.integers(0, 256, (size[1], size[0], channels), dtype=np.uint8)
-    return Image.fromarray(array.squeeze(-1) if channels == 1 else array, mode)
-
-
 @pytest.mark.parametrize(
     ("mode", "out_mode"), [("RGB", "RGB"), ("RGBA", "RGBA"), ("L", "L"), ("LA", "LA")]
 )
-def test_modes_are_kept(mode: str, out_mode: str) -> None:
+def test_modes_are_kept(mode: str, out_mode: str, random_image) -> None:
     model = models.build("vgg7").eval()
     out = upscale_image(model, random_image(mode))
     assert (out.mode, out.size) == (out_mode, (26, 20))
 
 
-def test_greyscale_is_rgb_inference_converted_back() -> None:
+def test_greyscale_is_rgb_inference_converted_back(random_image) -> None:
     model = models.build("upconv7").eval()
     grey = random_image("L")
     via_rgb = upscale_image(model, grey.convert("RGB")).convert("L")
     assert np.array_equal(np.asarray(upscale_image(model, grey)), np.asarray(via_rgb))
 
 
-def test_palette_with_transparency_keeps_alpha() -> None:
+def test_palette_with_transparency_keeps_alpha(random_image) -> None:
     image = random_image("RGBA").convert("P")
     image.info["transparency"] = 0
     assert upscale_image(models.build("vgg7").eval(), image).mode == "RGBA"
@@ -124,7 +130,7 @@ def test_transparent_pixels_take_their_neighbours_colour() -> None:
     assert torch.equal(filled[:, 0, [0, 3]], rgb[:, 0, [0, 3]])
 
 
-def test_rgba_hidden_colours_do_not_matter() -> None:
+def test_rgba_hidden_colours_do_not_matter(random_image) -> None:
     model = models.build("upconv7").eval()
     image = np.asarray(random_image("RGBA", (24, 20))).copy()
     image[:, :8, 3] = 0  # a transparent band whose colours are invisible

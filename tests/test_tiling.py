@@ -1,13 +1,15 @@
-"""Tiled inference equals whole-image inference bit for bit; TTA is equivariant."""
+"""Tiled inference equals whole-image inference bit for bit; TTA is equivariant; options are
+checked."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
-from sr_lab import models
+from sr_lab import dihedral, models
 from sr_lab.inference import run_padded
-from sr_lab.tiling import dihedral_pairs, tile_count, upscale_tiled, upscale_tta
+from sr_lab.tiling import InferenceOptions, tile_count, upscale_tiled
 
 
 @pytest.fixture(scope="module")
@@ -23,42 +25,67 @@ def test_tiles_equal_the_whole_image_exactly(name: str, image: torch.Tensor) -> 
     assert whole.shape == (1, 3, 74, 106)
     for tile in (8, 17, 37, 64, 256):  # smaller than, not dividing, equal to, larger than
         for batch in (1, 3):
-            assert torch.equal(upscale_tiled(model, image, tile, batch), whole), (tile, batch)
+            tiled = upscale_tiled(model, image, InferenceOptions(tile=tile, batch=batch))
+            assert torch.equal(tiled, whole), (tile, batch)
 
 
 def test_vgg7_denoiser_tiles_exactly(image: torch.Tensor) -> None:
     model = models.build("vgg7", scale=1).eval()
-    assert torch.equal(upscale_tiled(model, image, 10, 2), run_padded(model, image))
+    tiled = upscale_tiled(model, image, InferenceOptions(tile=10, batch=2))
+    assert torch.equal(tiled, run_padded(model, image))
 
 
 def test_fast_kernels_stay_close(image: torch.Tensor) -> None:
     model = models.build("dcscn8").eval()
-    fast = upscale_tiled(model, image, 17, 2, exact=False)
-    assert torch.allclose(fast, run_padded(model, image), atol=1e-5, rtol=0)
+    fast = upscale_tiled(model, image, InferenceOptions(tile=17, batch=2, exact=False))
+    exact = run_padded(model, image)
+    assert torch.allclose(fast, exact, atol=1e-5, rtol=0)
+
+
+def test_bf16_option_runs_under_autocast_and_stays_near(image: torch.Tensor) -> None:
+    model = models.build("vgg7").eval()
+    bf16 = upscale_tiled(model, image, InferenceOptions(tile=20, precision="bf16"))
+    fp32 = upscale_tiled(model, image, InferenceOptions(tile=20))
+    difference = (bf16.float() - fp32).abs().max().item()
+    assert 0 < difference < 0.05  # rounded to bf16's 8 mantissa bits, not a different result
+
+
+def test_prepare_applies_device_and_memory_format() -> None:
+    model = InferenceOptions(channels_last=True).prepare(models.build("vgg7"))
+    weight = model.body[0].weight
+    assert not model.training and weight.is_contiguous(memory_format=torch.channels_last)
 
 
 def test_progress_counts_every_tile(image: torch.Tensor) -> None:
     seen: list[int] = []
-    upscale_tta(models.build("vgg7").eval(), image, tta=2, tile=16, batch=4, progress=seen.append)
-    assert sum(seen) == tile_count(37, 53, 16, tta=2) == 2 * 3 * 4
+    options = InferenceOptions(tta=2, tile=16, batch=4)
+    upscale_tiled(models.build("vgg7").eval(), image, options, progress=seen.append)
+    assert sum(seen) == tile_count(37, 53, options) == 2 * 3 * 4
 
 
-def test_dihedral_pairs_invert() -> None:
+def test_dihedral_variants_are_distinct_and_invert_on_tensors_and_arrays() -> None:
     x = torch.arange(12.0).view(1, 1, 3, 4)
-    pairs = dihedral_pairs(8)
-    outputs = {tuple(forward(x).flatten().tolist()) for forward, _ in pairs}
-    assert len(outputs) == 8
-    assert all(torch.equal(inverse(forward(x)), x) for forward, inverse in pairs)
-    assert len(dihedral_pairs(2)) == 2 and len(dihedral_pairs(4)) == 4
+    moved = [dihedral.transform(x, v) for v in range(8)]
+    assert len({tuple(m.flatten().tolist()) for m in moved}) == 8
+    assert all(torch.equal(dihedral.invert(m, v), x) for v, m in enumerate(moved))
+    assert torch.equal(dihedral.transform(x, 1), x.transpose(-1, -2))
+    assert torch.equal(dihedral.transform(x, 4), x.flip(-1))
+    array = np.arange(24).reshape(3, 4, 2)  # (H, W, C) as training augments it
+    for v in range(8):
+        as_tensor = dihedral.transform(torch.from_numpy(array), v, axes=(0, 1))
+        assert np.array_equal(dihedral.transform(array, v, axes=(0, 1)), as_tensor.numpy())
+    with pytest.raises(ValueError, match="variant must be in 0..7"):
+        dihedral.transform(x, 8)
 
 
 @pytest.mark.parametrize("tta", [2, 4, 8])
 def test_tta_is_equivariant_to_its_transforms(tta: int, image: torch.Tensor) -> None:
     model = models.build("upconv7").eval()
-    base = upscale_tta(model, image, tta=tta, tile=32)
-    for forward, _ in dihedral_pairs(tta):
-        moved = upscale_tta(model, forward(image).contiguous(), tta=tta, tile=32)
-        assert torch.allclose(moved, forward(base), atol=1e-6, rtol=0)
+    options = InferenceOptions(tta=tta, tile=32)
+    base = upscale_tiled(model, image, options)
+    for variant in range(tta):
+        moved = upscale_tiled(model, dihedral.transform(image, variant).contiguous(), options)
+        assert torch.allclose(moved, dihedral.transform(base, variant), atol=1e-6, rtol=0)
 
 
 def test_one_image_at_a_time(image: torch.Tensor) -> None:
@@ -66,15 +93,15 @@ def test_one_image_at_a_time(image: torch.Tensor) -> None:
         upscale_tiled(models.build("vgg7").eval(), image.expand(2, -1, -1, -1))
 
 
-def test_tta_1_is_plain_tiling(image: torch.Tensor) -> None:
-    model = models.build("espcn7").eval()
-    assert torch.equal(upscale_tta(model, image, tta=1, tile=20), upscale_tiled(model, image, 20))
-
-
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"tta": 3}, "tta must be one of"), ({"tile": 0}, "tile and batch must be >= 1")],
+    [
+        ({"tta": 3}, "tta must be one of"),
+        ({"tile": 0}, "tile and batch must be >= 1"),
+        ({"batch": "4"}, "tile and batch must be integers"),
+        ({"precision": "fp16"}, "precision must be one of"),
+    ],
 )
-def test_bad_arguments(kwargs: dict, message: str, image: torch.Tensor) -> None:
+def test_bad_options(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        upscale_tta(models.build("vgg7").eval(), image, **kwargs)
+        InferenceOptions(**kwargs)

@@ -4,29 +4,27 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from conftest import ROOT, run_module
 from sr_lab import models
+from sr_lab.config import compose
+from sr_lab.evaluate import evaluate
 from sr_lab.train import train
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def compose_train(out: Path, *overrides: str):
-    with initialize_config_dir(str(ROOT / "conf"), version_base="1.3"):
-        return compose("train", overrides=["debug=smoke", f"paths.output_dir={out}", *overrides])
+    """A smoke run writing to ``out``."""
+    return compose("train", ["debug=smoke", f"paths.output_dir={out}", *overrides])
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "sr_lab.train", *args]
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600)
+    return run_module("sr_lab.train", *args, cwd=cwd)
 
 
 @pytest.mark.parametrize("name", ["upconv7", "vgg7", "dcscn12", "dcscn8", "espcn7"])
@@ -45,6 +43,22 @@ def test_smoke_run_writes_every_output(tmp_path: Path, name: str) -> None:
     assert {"train/loss", "val/psnr", "val/ssim", "val/ms_ssim", "val/psnr_best"} <= scalars
     assert {"val/bicubic_psnr", "lr-Adam"} <= scalars
     assert events.Tags()["images"] == ["val/bicubic|model|truth"]
+
+
+def test_validation_scores_are_the_evaluators(
+    tmp_path: Path, toons: Path, compose_evaluate
+) -> None:
+    """val/psnr of a checkpoint and val/bicubic_psnr equal what ``sr_lab.evaluate
+    protocol=paper`` reports for the same weights and images."""
+    folder = ["data=folder", f"data.source.train={toons}", f"data.source.val={toons}"]
+    whole = ["data.val_crop=null", "data.limit_images=null", "trainer.limit_val_batches=1.0"]
+    metrics = train(compose_train(tmp_path / "run", "model=vgg7", *folder, *whole))
+    checkpoint = tmp_path / "run" / "checkpoints" / "best.ckpt"
+    results = evaluate(compose_evaluate(dataset=toons, weights=f"[bicubic,{checkpoint}]"))
+    scores = results["datasets"]["toons"]
+    assert scores["bicubic"]["mean"]["psnr"] == pytest.approx(metrics["val/bicubic_psnr"], abs=1e-6)
+    assert scores["bicubic"]["mean"]["ssim"] == pytest.approx(metrics["val/bicubic_ssim"], abs=1e-9)
+    assert scores["run/best"]["mean"]["psnr"] == pytest.approx(metrics["val/psnr"], abs=0.01)
 
 
 def test_resume_reaches_the_same_weights(tmp_path: Path) -> None:

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import run_module
+from sr_lab import models
 
 
 def upscale(*args: str | Path) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "sr_lab.upscale", *map(str, args)]
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    return run_module("sr_lab.upscale", *args)
+
+
+@pytest.fixture
+def model_folder(tmp_path: Path) -> Path:
+    """A waifu2x-style model folder made here, with a 2x and a noise-1 2x model only."""
+    folder = tmp_path / "upconv_7_made"
+    folder.mkdir()
+    for name in ("scale2.0x_model.json", "noise1_scale2.0x_model.json"):
+        models.write_waifu2x_json(models.build("upconv7"), folder / name)
+    return folder
 
 
 @pytest.fixture(scope="module")
@@ -80,15 +89,20 @@ def test_scale_4_and_overwrite(waifu2x_dir: Path, art: Path, tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--noise", "2"], "has no noise level 2 model noise2_scale2.0x_model.json"),
+        (
+            ["--noise", "2"],
+            "has no noise level 2 model noise2_scale2.0x_model.json "
+            "(it has: noise1_scale2.0x_model.json, scale2.0x_model.json)",
+        ),
         (["--model", "vgg7"], "--model vgg7 but"),
         (["--scale", "1"], "--scale 1 only denoises"),
+        (["--tile", "0"], "--tile and --batch must be >= 1"),
     ],
 )
 def test_wrong_options_fail_before_any_work(
-    waifu2x_dir: Path, art: Path, tmp_path: Path, extra: list[str], message: str
+    waifu2x_dir: Path, model_folder: Path, tmp_path: Path, extra: list[str], message: str
 ) -> None:
-    weights = art if "--noise" in extra else art / "scale2.0x_model.json"
+    weights = model_folder if "--noise" in extra else model_folder / "scale2.0x_model.json"
     source = waifu2x_dir / "images" / "miku_small_noisy.png"
     result = upscale(source, "-o", tmp_path / "out.png", "--weights", weights, *extra)
     assert result.returncode == 2

@@ -13,7 +13,8 @@ import torch.nn.functional as F
 from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.utilities import rank_zero_only
 
-from sr_lab.module import bicubic_upscale
+from sr_lab.atomic import atomic_write
+from sr_lab.baseline import interpolate
 
 
 def centre_crop(x: torch.Tensor, size: int) -> torch.Tensor:
@@ -39,7 +40,7 @@ class ImageGrid(pl.Callback):
         if not self._active(trainer) or len(self.rows) >= self.count:
             return
         lr, hr = batch
-        bicubic = bicubic_upscale(lr[:1], pl_module.model.scale)
+        bicubic = interpolate(lr[:1], pl_module.model.scale)
         tiles = [centre_crop(t[:1].float(), self.crop) for t in (bicubic, outputs["sr"], hr)]
         row = torch.cat([t.expand(-1, 3, -1, -1) for t in tiles], dim=-1)[0].cpu()
         self.rows.append(row)
@@ -93,5 +94,5 @@ class MetricsFile(pl.Callback):
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         report: dict[str, Any] = scalar_metrics(trainer)
         report.update(epoch=trainer.current_epoch, global_step=trainer.global_step)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps(report, indent=2) + "\n")
+        with atomic_write(self.path, "w") as f:
+            f.write(json.dumps(report, indent=2) + "\n")

@@ -8,17 +8,17 @@ IMAGE is an HR image file, or ``synthetic:SEED`` for one of the built-in illustr
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from sr_lab.baseline import BASELINE
+from sr_lab.cli import make_parser, run_or_exit
 from sr_lab.data.degradation import make_degradation
 from sr_lab.data.image import open_image, save_image
 from sr_lab.data.synthetic import synthetic_illustration
-from sr_lab.evaluate import Upscaler
-from sr_lab.models import ModelFileError
+from sr_lab.methods import Upscaler
 from sr_lab.protocols import get_protocol
 
 LABEL_HEIGHT = 18
@@ -57,10 +57,8 @@ def compare(
         raise ValueError(f"crop {x},{y},{size} does not fit the {hr.width}x{hr.height} image")
     box = (x, y, x + size, y + size)
     columns = [panel(lr.resize(hr.size, Image.Resampling.NEAREST), box, zoom, "LR (nearest)")]
-    for name in ["bicubic", *weights]:
-        upscaler = Upscaler(name, None, tta=1, tile=256)
-        if upscaler.scale not in (None, scale):
-            raise ModelFileError(name, f"is a {upscaler.scale}x model, not {scale}x")
+    for name in [BASELINE, *weights]:
+        upscaler = Upscaler(name, scale=scale)
         sr = upscaler(lr, scale)
         score = protocol.score(np.asarray(sr), np.asarray(hr), scale)["psnr"]
         columns.append(panel(sr, box, zoom, f"{upscaler.label[-28:]} {score:.2f} dB"))
@@ -72,11 +70,7 @@ def compare(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m sr_lab.compare",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = make_parser("python -m sr_lab.compare", __doc__)
     parser.add_argument("image", help="HR image file, or synthetic:SEED")
     parser.add_argument(
         "--weights",
@@ -89,14 +83,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--crop", help="X,Y,SIZE of the square HR crop (default: centre half)")
     parser.add_argument("--zoom", type=int, default=2, help="pixel enlargement (default: 2)")
     args = parser.parse_args(argv)
-    try:
-        crop = tuple(int(v) for v in args.crop.split(",")) if args.crop else None
-        if crop is not None and len(crop) != 3:
-            raise ValueError("--crop takes X,Y,SIZE")
-        strip = compare(load_hr(args.image), args.weights, args.scale, crop, args.zoom)
-    except (ValueError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+    run_or_exit(run, args)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Make the strip the arguments ask for and write it."""
+    crop = tuple(int(v) for v in args.crop.split(",")) if args.crop else None
+    if crop is not None and len(crop) != 3:
+        raise ValueError("--crop takes X,Y,SIZE")
+    strip = compare(load_hr(args.image), args.weights, args.scale, crop, args.zoom)
     save_image(strip, args.output)
     print(f"wrote {args.output} ({strip.width}x{strip.height})")
 

@@ -23,19 +23,15 @@ from omegaconf import DictConfig, ListConfig
 from PIL import Image
 from tqdm import tqdm
 
-from sr_lab import models
+from sr_lab.atomic import atomic_write
+from sr_lab.cli import run_or_exit
 from sr_lab.data.degradation import SUBSAMPLING, Degradation, jpeg_roundtrip
 from sr_lab.data.image import ImageError, list_images, open_image
-from sr_lab.inference import upscale_image
-from sr_lab.models import ModelFileError, SRModel
-from sr_lab.protocols import PATCH, Protocol, get_protocol
-
-INTERPOLATIONS = {
-    "bicubic": Image.Resampling.BICUBIC,
-    "lanczos": Image.Resampling.LANCZOS,
-    "nearest": Image.Resampling.NEAREST,
-}
-METRICS = ("psnr", "ssim", "ms_ssim")
+from sr_lab.methods import Upscaler
+from sr_lab.metrics import CHANNELS as METRIC_CHANNELS
+from sr_lab.metrics import NAMES as METRICS
+from sr_lab.models.registry import arch_of_target
+from sr_lab.protocols import Protocol, get_protocol
 
 
 def resolve_dataset(name: str, root: str | Path) -> Path:
@@ -44,32 +40,6 @@ def resolve_dataset(name: str, root: str | Path) -> Path:
         if candidate.is_dir():
             return candidate
     raise ImageError(name, f"no such folder, nor a dataset under {root}")
-
-
-class Upscaler:
-    """One evaluated method: a model through the tiling engine, or a plain interpolation."""
-
-    def __init__(
-        self, weights: str, model_name: str | None, tta: int, tile: int, exact: bool = True
-    ) -> None:
-        self.label, self.tta, self.tile, self.exact = weights, tta, tile, exact
-        self.model: SRModel | None = None
-        if weights not in INTERPOLATIONS:
-            model = models.load(weights).eval()
-            if model_name is not None and models.build(model_name).arch != model.arch:
-                raise ModelFileError(weights, f"holds a {model.arch}, but model={model_name}")
-            self.model = model
-            path = Path(weights)
-            folders = [path.parent.parent.name, path.parent.name]
-            if folders[1] == "checkpoints":  # a training run: name it by its run directory
-                folders = folders[:1]
-            self.label = "/".join([*folders, path.stem])
-        self.scale = self.model.scale if self.model is not None else None
-
-    def __call__(self, lr: Image.Image, scale: int) -> Image.Image:
-        if self.model is None:
-            return lr.resize((lr.width * scale, lr.height * scale), INTERPOLATIONS[self.label])
-        return upscale_image(self.model, lr, self.tile, tta=self.tta, exact=self.exact)
 
 
 def describe(degradation: Degradation) -> str:
@@ -102,30 +72,21 @@ class Setting:
         self, hr: Image.Image, path: Path, folder: Path, index: int
     ) -> list[tuple[Image.Image, np.ndarray]]:
         """(LR, HR target) pairs for one HR image: the ready LR image from ``lr_folder``, or
-        the degradation of the whole image (patches protocol: of each non-overlapping 96x96
-        patch), drawn from a generator seeded by (seed, image, patch), then the fixed JPEG."""
-        array = np.asarray(hr)
+        the protocol's targets, each degraded by a generator seeded by (seed, image, target),
+        then given the fixed JPEG."""
         if self.lr_folder is not None:
-            return [(open_image(self.lr_folder / path.relative_to(folder)).convert("RGB"), array)]
-        targets = [array]
-        if self.protocol.name == "patches":
-            corners = [
-                (y, x)
-                for y in range(0, hr.height - PATCH + 1, PATCH)
-                for x in range(0, hr.width - PATCH + 1, PATCH)
-            ]
-            targets = [
-                np.ascontiguousarray(array[y : y + PATCH, x : x + PATCH]) for y, x in corners
-            ]
-        pairs = []
-        for k, target in enumerate(targets):
+            lr = open_image(self.lr_folder / path.relative_to(folder)).convert("RGB")
+            return [(lr, self.protocol.targets(hr, self.scale)[0])]
+
+        def make_lr(target: np.ndarray, k: int) -> Image.Image:
             lr = Image.fromarray(
                 self.degradation(target, np.random.default_rng([self.seed, index, k]))
             )
             if self.jpeg_quality is not None:
                 lr = jpeg_roundtrip(lr, self.jpeg_quality, SUBSAMPLING["4:2:0"])
-            pairs.append((lr, target))
-        return pairs
+            return lr
+
+        return self.protocol.pairs(hr, self.scale, make_lr)
 
 
 def evaluate_dataset(
@@ -135,16 +96,16 @@ def evaluate_dataset(
     HR image is decoded and degraded once for all methods (for the patches protocol, an
     image's score is its patches' mean, and the dataset mean is over patches)."""
     scale, protocol = setting.scale, setting.protocol
-    contexts = [up.model.context if up.model is not None else 1 for up in upscalers]
-    need = PATCH if protocol.name == "patches" else (2 * max(contexts) + 4) * scale
+    need = protocol.min_size(scale, max(up.context for up in upscalers))
     results = {up.label: {"images": {}, "seconds": 0.0, "scores": []} for up in upscalers}
     paths = list_images(folder)
     for index, path in enumerate(
         tqdm(paths, desc=folder.name, unit="img", leave=False, disable=None)
     ):
-        hr = protocol.crop_hr(open_image(path).convert("RGB"), scale)
-        if min(hr.size) < need:
-            raise ImageError(path, f"{hr.width}x{hr.height} is too small to evaluate at {scale}x")
+        hr = open_image(path).convert("RGB")
+        size = protocol.crop_hr(hr, scale).size
+        if min(size) < need:
+            raise ImageError(path, f"{size[0]}x{size[1]} is too small to evaluate at {scale}x")
         pairs = setting.pairs(hr, path, folder, index)
         for lr, target in pairs:
             if lr.width * scale != target.shape[1] or lr.height * scale != target.shape[0]:
@@ -203,21 +164,22 @@ def as_list(value: Any) -> list[str]:
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Score every weights entry on every dataset; returns the results (seconds kept apart)."""
     protocol = get_protocol(cfg.protocol)
-    if cfg.scale not in (1, 2) or cfg.tta not in (1, 2, 4, 8):
-        raise ValueError(f"scale must be 1 or 2 and tta 1, 2, 4 or 8 (got {cfg.scale}, {cfg.tta})")
-    if cfg.channels not in ("y", "rgb"):
+    if cfg.scale not in (1, 2):
+        raise ValueError(f"scale must be 1 or 2 (got {cfg.scale})")
+    if cfg.channels not in METRIC_CHANNELS:
         raise ValueError(f"channels must be y or rgb (got {cfg.channels!r})")
-    arch = cfg.model.name if cfg.get("model") else None
-    upscalers = [Upscaler(w, arch, cfg.tta, cfg.tile, not cfg.fast) for w in as_list(cfg.weights)]
-    for up in upscalers:
-        if up.scale is not None and up.scale != cfg.scale:
-            raise ModelFileError(up.label, f"is a {up.scale}x model, but scale={cfg.scale}")
-    folders = {Path(n).name: resolve_dataset(n, cfg.data_root) for n in as_list(cfg.dataset)}
+    options = instantiate(cfg.inference)
+    arch = arch_of_target(cfg.model._target_).arch if cfg.get("model") else None
+    upscalers = [Upscaler(w, options, arch, cfg.scale) for w in as_list(cfg.weights)]
+    folders = {Path(n).name: resolve_dataset(n, cfg.paths.data_root) for n in as_list(cfg.dataset)}
     lr_folder = Path(cfg.lr_dataset) if cfg.get("lr_dataset") else None
     if lr_folder is not None and (len(folders) != 1 or not lr_folder.is_dir()):
         raise ValueError(f"lr_dataset={lr_folder} needs an existing folder and exactly one dataset")
-    if lr_folder is not None and (cfg.jpeg_quality is not None or protocol.name == "patches"):
-        raise ValueError("lr_dataset takes ready LR images: jpeg_quality and patches don't apply")
+    if lr_folder is not None and (cfg.jpeg_quality is not None or not protocol.takes_ready_lr):
+        raise ValueError(
+            f"lr_dataset takes ready LR images: jpeg_quality and the {protocol.name} protocol "
+            "don't apply"
+        )
     if cfg.jpeg_quality is not None and not 1 <= cfg.jpeg_quality <= 100:
         raise ValueError(f"jpeg_quality must be in 1..100 (got {cfg.jpeg_quality})")
     setting = Setting(
@@ -237,7 +199,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         if lr_folder is not None
         else describe(setting.degradation),
         "noise_note": f", then JPEG q{cfg.jpeg_quality}" if cfg.jpeg_quality is not None else "",
-        "tta": cfg.tta,
+        "tta": options.tta,
         "datasets": {},
     }
     for name, folder in folders.items():
@@ -246,14 +208,15 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
 
 
 def write_outputs(results: dict[str, Any], output: Path) -> None:
-    """results.json (deterministic: no timings) and a CSV beside it: per-image and mean scores."""
-    output.parent.mkdir(parents=True, exist_ok=True)
+    """results.json (deterministic: no timings) and a CSV beside it: per-image and mean scores,
+    each written atomically."""
     stable = json.loads(json.dumps(results))
     for methods in stable["datasets"].values():
         for r in methods.values():
             r.pop("seconds")
-    output.write_text(json.dumps(stable, indent=2, sort_keys=True) + "\n")
-    with open(output.with_suffix(".csv"), "w", newline="") as f:
+    with atomic_write(output, "w") as f:
+        f.write(json.dumps(stable, indent=2, sort_keys=True) + "\n")
+    with atomic_write(output.with_suffix(".csv"), "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["dataset", "method", "image", *METRICS])
         for dataset, methods in results["datasets"].items():
@@ -263,17 +226,18 @@ def write_outputs(results: dict[str, Any], output: Path) -> None:
                 writer.writerow([dataset, label, "mean", *(r["mean"][m] for m in METRICS)])
 
 
-@hydra.main(version_base="1.3", config_path="../../conf", config_name="evaluate")
-def main(cfg: DictConfig) -> None:
-    try:
-        results = evaluate(cfg)
-    except (ValueError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+def run(cfg: DictConfig) -> None:
+    """Evaluate, print the markdown table and write the result files."""
+    results = evaluate(cfg)
     print(markdown_table(results))
     output = Path(cfg.output)
     write_outputs(results, output)
     print(f"wrote {output} and {output.with_suffix('.csv')}", file=sys.stderr)
+
+
+@hydra.main(version_base="1.3", config_path="../../conf", config_name="evaluate")
+def main(cfg: DictConfig) -> None:
+    run_or_exit(run, cfg)
 
 
 if __name__ == "__main__":

@@ -12,31 +12,25 @@ from PIL import Image
 from sr_lab.data.colour import rgb_to_ycbcr, ycbcr_to_rgb
 from sr_lab.data.image import pil_to_tensor, tensor_to_pil
 from sr_lab.models.base import SRModel
-from sr_lab.tiling import exact_kernels, upscale_tta
+from sr_lab.tiling import DEFAULT_OPTIONS, InferenceOptions, Progress, upscale_tiled
 
 
 @torch.inference_mode()
-def run_padded(model: SRModel, x: torch.Tensor, exact: bool = True) -> torch.Tensor:
-    """Super-resolve a (B, C, H, W) batch to exactly (B, C', scale*H, scale*W).
+def run_padded(
+    model: SRModel, x: torch.Tensor, options: InferenceOptions = DEFAULT_OPTIONS
+) -> torch.Tensor:
+    """Super-resolve a (B, C, H, W) batch to exactly (B, C', scale*H, scale*W) in one pass.
 
-    The input is replicate-padded by ``model.context`` so border pixels see real-looking
-    neighbours (as waifu2x pads), and what the padding adds beyond ``offset`` is cropped.
-    ``exact`` makes the result bit-identical to ``tiling.upscale_tiled`` (see exact_kernels).
+    The input is replicate-padded (``model.padding``) so border pixels see real-looking
+    neighbours (as waifu2x pads), and what the padding adds beyond ``offset`` is cropped. With
+    ``options.exact`` the result is bit-identical to ``tiling.upscale_tiled``.
     """
-    with exact_kernels(exact):
-        return _run_padded(model, x)
-
-
-def _run_padded(model: SRModel, x: torch.Tensor) -> torch.Tensor:
     param = next(model.parameters())
-    c = model.context
-    padded = F.pad(x.to(param.device, param.dtype), (c, c, c, c), mode="replicate")
-    y = model(padded)
-    excess = model.scale * c - model.offset
-    if excess < 0:
-        raise ValueError(f"{model.arch}: context {c} does not cover offset {model.offset}")
+    pad, crop = model.padding()
     h, w = model.scale * x.shape[-2], model.scale * x.shape[-1]
-    return y[..., excess : excess + h, excess : excess + w]
+    with options.runtime():
+        padded = F.pad(x.to(param.device, param.dtype), (pad,) * 4, mode="replicate")
+        return model(padded)[..., crop : crop + h, crop : crop + w]
 
 
 def _lanczos(plane: torch.Tensor, scale: int) -> torch.Tensor:
@@ -86,14 +80,11 @@ def fill_transparent(rgb: torch.Tensor, alpha: torch.Tensor, steps: int) -> torc
 def upscale_image(
     model: SRModel,
     image: Image.Image,
-    tile: int = 256,
-    batch: int = 1,
-    tta: int = 1,
-    progress: Callable[[int], None] | None = None,
-    exact: bool = True,
+    options: InferenceOptions = DEFAULT_OPTIONS,
+    progress: Progress | None = None,
 ) -> Image.Image:
-    """Super-resolve a PIL image tile by tile (equal to one whole-image pass); RGBA/LA keep
-    their alpha (transparent pixels border-filled first), L stays greyscale."""
+    """Super-resolve a PIL image as ``options`` say (tiled: equal to one whole-image pass);
+    RGBA/LA keep their alpha (transparent pixels border-filled first), L stays greyscale."""
     mode = image.mode
     if mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
@@ -101,7 +92,7 @@ def upscale_image(
     has_alpha = mode in ("RGBA", "LA", "PA")
 
     def run(x: torch.Tensor) -> torch.Tensor:
-        return upscale_tta(model, x, tta, tile, batch, progress, exact)
+        return upscale_tiled(model, x, options, progress)
 
     rgb = pil_to_tensor(image.convert("RGB"))
     if has_alpha:

@@ -7,27 +7,24 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torchmetrics import MeanMetric
 
+from sr_lab.baseline import interpolate
 from sr_lab.metrics import SRMetrics
 from sr_lab.models.base import SRModel
 from sr_lab.models.files import FORMAT_KEY
-from sr_lab.tiling import upscale_tiled
+from sr_lab.tiling import InferenceOptions, upscale_tiled
 
-VAL_TILE = 512
-
-
-def bicubic_upscale(lr: torch.Tensor, scale: int) -> torch.Tensor:
-    """The bicubic baseline: ``lr`` upscaled by ``scale``, clamped to [0, 1]."""
-    return F.interpolate(lr.float(), scale_factor=scale, mode="bicubic").clamp(0, 1)
+# validation runs the inference engine itself: one tile per image of up to 512 pixels, oneDNN
+VALIDATION = InferenceOptions(tile=512, exact=False)
 
 
 class SRModule(pl.LightningModule):
-    """Trains ``model`` on (LR, HR) batches: sr = model(lr), loss against HR cropped by the
-    model's offset. Validates whole images with waifu2x's padding, logging val/psnr, val/ssim,
-    val/ms_ssim, the bicubic baseline (once) and val/psnr_best."""
+    """Trains ``model`` on (LR, HR) batches: sr = model(lr), loss against the HR part it
+    predicts (``model.crop_target``). Validates whole images through the inference engine,
+    logging val/psnr, val/ssim, val/ms_ssim under the metrics' protocol, the bicubic baseline
+    (``sr_lab.baseline``, once) and val/psnr_best."""
 
     def __init__(
         self,
@@ -40,9 +37,10 @@ class SRModule(pl.LightningModule):
         super().__init__()
         self.model, self.loss = model, loss
         self.optimizer_factory, self.scheduler_factory = optimizer, scheduler
-        self.metrics, self.baseline = metrics, SRMetrics(metrics.channel, metrics.shave)
+        self.metrics = metrics
+        self.baseline = SRMetrics(metrics.protocol.name, metrics.channels, metrics.scale)
         self.train_loss = MeanMetric()
-        self.register_buffer("best_psnr", torch.tensor(float("-inf")))
+        self.register_buffer("best_psnr", torch.tensor(float("-inf"), dtype=torch.float64))
         self.register_buffer("baseline_done", torch.tensor(False))
 
     def forward(self, lr: torch.Tensor) -> torch.Tensor:
@@ -50,8 +48,7 @@ class SRModule(pl.LightningModule):
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int):
         lr, hr = batch
-        o = self.model.offset
-        loss = self.loss(self.model(lr), hr[..., o : hr.shape[-2] - o, o : hr.shape[-1] - o])
+        loss = self.loss(self.model(lr), self.model.crop_target(hr))
         self.train_loss.update(loss.detach())
         self.log("train/loss", loss, prog_bar=True)
         self.log("train/loss_epoch", self.train_loss, on_step=False, on_epoch=True)
@@ -59,12 +56,11 @@ class SRModule(pl.LightningModule):
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int):
         lr, hr = batch
-        # the inference engine itself (one tile per validation image of up to VAL_TILE pixels)
-        tiles = [upscale_tiled(self.model, x[None], VAL_TILE, exact=False) for x in lr]
+        tiles = [upscale_tiled(self.model, x[None], VALIDATION) for x in lr]
         sr = torch.cat(tiles).float().clamp(0, 1)
         self.metrics.update(sr, hr)
         if not self.baseline_done:
-            self.baseline.update(bicubic_upscale(lr, self.model.scale), hr)
+            self.baseline.update(interpolate(lr, self.model.scale), hr)
         return {"sr": sr}
 
     def on_validation_epoch_end(self) -> None:

@@ -1,65 +1,34 @@
-"""Evaluation protocols, named in every table: how HR is cropped, how LR is made, how scores are
-computed. ``paper`` follows the SR papers (BasicSR's formulas); ``waifu2x`` follows waifu2x's
-tools/benchmark.lua (see ../shared/datasets/README.md)."""
+"""Evaluation protocols, named in every table. A protocol owns how HR is cropped (or cut into
+patches), how each target's LR is drawn, and how SR is scored; the evaluator never asks which
+one it has. ``paper`` follows the SR papers (BasicSR's formulas); ``waifu2x`` follows
+waifu2x's tools/benchmark.lua; ``patches`` is the seed's table (see docs/design.md)."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
-from torchmetrics.functional.image import multiscale_structural_similarity_index_measure
 
-from sr_lab.metrics import MS_SSIM_BETAS
+from sr_lab import metrics
 
-Y_WEIGHTS = np.array([65.481, 128.553, 24.966])
-
-
-def matlab_y(rgb: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 RGB to MATLAB's Y in [16, 235] as float64 (16 + 65.481 R + ...)."""
-    return 16.0 + (rgb.astype(np.float64) / 255.0) @ Y_WEIGHTS
+# makes the LR image of one HR target (H, W, 3 uint8), given the target's index in its image
+MakeLR = Callable[[np.ndarray, int], Image.Image]
 
 
-def _gaussian_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
-    x = torch.arange(size, dtype=torch.float64) - size // 2
-    g = torch.exp(-(x**2) / (2 * sigma**2))
-    g /= g.sum()
-    return torch.outer(g, g)[None, None]
+def to_batch(image: Image.Image | np.ndarray) -> torch.Tensor:
+    """A (1, C, H, W) float64 batch in [0, 1] from an 8-bit image or (H, W, C) array."""
+    array = np.array(image, dtype=np.uint8)  # a writable copy, as torch wants
+    array = array[..., None] if array.ndim == 2 else array
+    return torch.from_numpy(array).permute(2, 0, 1)[None].double() / 255
 
 
-def ssim_basicsr(a: np.ndarray, b: np.ndarray) -> float:
-    """SSIM of two float64 [0, 255] planes as BasicSR computes it: 11x11 Gaussian (sigma 1.5),
-    'valid' windows only, C1 = (0.01 * 255)^2, C2 = (0.03 * 255)^2, mean of the SSIM map."""
-    x = torch.from_numpy(np.ascontiguousarray(a))[None, None]
-    y = torch.from_numpy(np.ascontiguousarray(b))[None, None]
-    w = _gaussian_window()
-    mu_x, mu_y = F.conv2d(x, w), F.conv2d(y, w)
-    sxx = F.conv2d(x * x, w) - mu_x**2
-    syy = F.conv2d(y * y, w) - mu_y**2
-    sxy = F.conv2d(x * y, w) - mu_x * mu_y
-    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-    ssim = ((2 * mu_x * mu_y + c1) * (2 * sxy + c2)) / ((mu_x**2 + mu_y**2 + c1) * (sxx + syy + c2))
-    return float(ssim.mean())
-
-
-def ms_ssim(a: np.ndarray, b: np.ndarray) -> float | None:
-    """torchmetrics MS-SSIM of two [0, 255] planes (uniform 5x5 window, 5 standard betas);
-    None for planes too small for its five scales (under 80 pixels)."""
-    if min(a.shape) < 80:
-        return None
-    x = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))[None, None]
-    y = torch.from_numpy(np.ascontiguousarray(b, dtype=np.float32))[None, None]
-    value = multiscale_structural_similarity_index_measure(
-        x, y, gaussian_kernel=False, kernel_size=5, betas=MS_SSIM_BETAS, data_range=255.0
-    )
-    return float(value)
-
-
-def psnr(mse: float, peak: float = 255.0) -> float:
-    return math.inf if mse == 0 else 10 * math.log10(peak**2 / mse)
+def _finite(value: torch.Tensor) -> float | None:
+    number = float(value)
+    return None if math.isnan(number) else number
 
 
 @dataclass(frozen=True)
@@ -71,48 +40,77 @@ class Protocol:
     shave: bool  # drop `scale` border pixels before scoring
     truncate_y: bool  # waifu2x's "range bug": Y truncated to an integer
     mse_floor: float  # waifu2x floors the MSE at 1
+    patch: int | None = None  # score each non-overlapping patch x patch cell on its own
+
+    @property
+    def takes_ready_lr(self) -> bool:
+        """Whether a folder of ready LR images can stand in for the drawn LR."""
+        return self.patch is None
 
     def crop_hr(self, hr: Image.Image, scale: int) -> Image.Image:
         """HR cropped (from the top-left) so that it downscales evenly."""
         m = self.crop_multiple or scale
         return hr.crop((0, 0, hr.width - hr.width % m, hr.height - hr.height % m))
 
+    def min_size(self, scale: int, context: int) -> int:
+        """The smallest HR side this protocol evaluates for a model of ``context``."""
+        return self.patch or (2 * context + 4) * scale
+
+    def targets(self, hr: Image.Image, scale: int) -> list[np.ndarray]:
+        """The (H, W, 3) uint8 HR targets scored for one image: the cropped image, or its
+        non-overlapping patches in reading order."""
+        array = np.asarray(self.crop_hr(hr, scale))
+        if self.patch is None:
+            return [array]
+        p = self.patch
+        return [
+            np.ascontiguousarray(array[y : y + p, x : x + p])
+            for y in range(0, array.shape[0] - p + 1, p)
+            for x in range(0, array.shape[1] - p + 1, p)
+        ]
+
+    def pairs(
+        self, hr: Image.Image, scale: int, make_lr: MakeLR
+    ) -> list[tuple[Image.Image, np.ndarray]]:
+        """(LR, HR target) pairs for one HR image, each target degraded on its own."""
+        return [(make_lr(target, k), target) for k, target in enumerate(self.targets(hr, scale))]
+
+    def score_tensors(
+        self, sr: torch.Tensor, hr: torch.Tensor, scale: int, channels: str = "y"
+    ) -> dict[str, torch.Tensor]:
+        """Per-image scores of two (B, C, H, W) batches in [0, 1] (see ``metrics.score``)."""
+        return metrics.score(
+            sr,
+            hr,
+            channels,
+            shave=scale if self.shave else 0,
+            truncate_y=self.truncate_y,
+            mse_floor=self.mse_floor,
+        )
+
     def score(
-        self, sr: np.ndarray, hr: np.ndarray, scale: int, channels: str = "y"
+        self,
+        sr: Image.Image | np.ndarray,
+        hr: Image.Image | np.ndarray,
+        scale: int,
+        channels: str = "y",
     ) -> dict[str, float | None]:
-        """PSNR, SSIM and MS-SSIM of two (H, W, 3) uint8 images, on Y (``channels="y"``, the
-        protocols' convention) or on R, G and B (PSNR over all three; SSIM and MS-SSIM per
-        channel, then averaged, as BasicSR does)."""
-        if channels == "y":
-            a, b = matlab_y(sr)[..., None], matlab_y(hr)[..., None]
-            if self.truncate_y:
-                a, b = np.floor(a), np.floor(b)
-        elif channels == "rgb":
-            a, b = sr.astype(np.float64), hr.astype(np.float64)
-        else:
-            raise ValueError(f"channels must be y or rgb (got {channels!r})")
-        if self.shave:
-            a, b = a[scale:-scale, scale:-scale], b[scale:-scale, scale:-scale]
-        mse = max(float(np.mean((a - b) ** 2)), self.mse_floor)
-        planes = [(a[..., c], b[..., c]) for c in range(a.shape[-1])]
-        ms = [ms_ssim(x, y) for x, y in planes]
-        return {
-            "psnr": psnr(mse),
-            "ssim": float(np.mean([ssim_basicsr(x, y) for x, y in planes])),
-            "ms_ssim": None if ms[0] is None else float(np.mean(ms)),
-        }
+        """PSNR, SSIM and MS-SSIM of two 8-bit RGB images, on Y (the protocols' convention)
+        or on R, G and B; MS-SSIM is None for images under 80 pixels."""
+        scores = self.score_tensors(to_batch(sr), to_batch(hr), scale, channels)
+        return {name: _finite(value[0]) for name, value in scores.items()}
 
 
 PROTOCOLS = {
     "paper": Protocol("paper", None, shave=True, truncate_y=False, mse_floor=0.0),
     "waifu2x": Protocol("waifu2x", 4, shave=False, truncate_y=True, mse_floor=1.0),
     # the seed's table: 96x96 patches, each degraded and scored on its own (Y, no shave)
-    "patches": Protocol("patches", None, shave=False, truncate_y=False, mse_floor=0.0),
+    "patches": Protocol("patches", None, shave=False, truncate_y=False, mse_floor=0.0, patch=96),
 }
-PATCH = 96
 
 
 def get_protocol(name: str) -> Protocol:
+    """The protocol called ``name``; a ValueError naming the choices otherwise."""
     if name not in PROTOCOLS:
         raise ValueError(f"unknown protocol {name!r}; choose from: {', '.join(PROTOCOLS)}")
     return PROTOCOLS[name]

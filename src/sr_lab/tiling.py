@@ -1,35 +1,83 @@
-"""Exact tiled inference and test-time augmentation.
+"""The inference engine: exact tiled inference and test-time augmentation, run as one
+``InferenceOptions`` object says.
 
-The image is replicate-padded by ``model.context`` once (as waifu2x pads), then cut into tiles
-of ``tile`` input pixels that each carry ``context`` extra pixels on every side, run in batches
-and stitched. Every output pixel sees exactly the input it would see in one whole-image pass,
-so the result equals ``inference.run_padded`` while memory depends on the tile, not the image.
+The image is replicate-padded by the model's context once (as waifu2x pads), then cut into
+tiles of ``tile`` input pixels that each carry the context on every side, run in batches and
+stitched. Every output pixel sees exactly the input it would see in one whole-image pass, so
+the result equals ``inference.run_padded`` while memory depends on the tile, not the image.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
+from sr_lab import dihedral
 from sr_lab.models.base import SRModel
 
 TTA_LEVELS = (1, 2, 4, 8)
+PRECISIONS = ("fp32", "bf16")
+Progress = Callable[[int], None]
 
 
 @contextlib.contextmanager
 def exact_kernels(enabled: bool = True) -> Iterator[None]:
     """On CPU, oneDNN picks convolution algorithms by input size, so the same pixel can come out
     an ulp apart in a tile and in the whole image; ATen's own kernels do not. ``enabled`` trades
-    that exactness for oneDNN's speed (about 1.5x on 2 cores)."""
+    oneDNN's speed (about 1.5x on 2 cores) for that exactness."""
     previous = torch.backends.mkldnn.enabled
     torch.backends.mkldnn.enabled = previous and not enabled
     try:
         yield
     finally:
         torch.backends.mkldnn.enabled = previous
+
+
+@dataclass(frozen=True)
+class InferenceOptions:
+    """How models run, from the CLIs and configs to the engine: tile side (input pixels),
+    tiles per forward pass, TTA level, precision (fp32 | bf16 autocast), channels_last weights,
+    exact kernels (bit-identical tiling on CPU), and the device."""
+
+    tile: int = 256
+    batch: int = 1
+    tta: int = 1
+    precision: str = "fp32"
+    channels_last: bool = False
+    exact: bool = True
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.tile, int) and isinstance(self.batch, int)):
+            raise ValueError(f"tile and batch must be integers, got {self.tile!r}, {self.batch!r}")
+        if self.tile < 1 or self.batch < 1:
+            raise ValueError(
+                f"tile and batch must be >= 1, got tile={self.tile}, batch={self.batch}"
+            )
+        if self.tta not in TTA_LEVELS:
+            raise ValueError(f"tta must be one of {TTA_LEVELS}, got {self.tta}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+
+    def prepare(self, model: SRModel) -> SRModel:
+        """``model`` in eval mode on the device, in the memory format these options ask for."""
+        layout = torch.channels_last if self.channels_last else torch.contiguous_format
+        return model.eval().to(self.device, memory_format=layout)
+
+    @contextlib.contextmanager
+    def runtime(self) -> Iterator[None]:
+        """Kernels and autocast as asked; fp32 leaves any caller's autocast as it is."""
+        with exact_kernels(self.exact), contextlib.ExitStack() as stack:
+            if self.precision == "bf16":
+                stack.enter_context(torch.autocast(torch.device(self.device).type, torch.bfloat16))
+            yield
+
+
+DEFAULT_OPTIONS = InferenceOptions()
 
 
 def _tile_origins(size: int, tile: int) -> list[int]:
@@ -45,36 +93,31 @@ def _batches(items: list, size: int) -> Iterator[list]:
 def upscale_tiled(
     model: SRModel,
     x: torch.Tensor,
-    tile: int = 256,
-    batch: int = 1,
-    progress: Callable[[int], None] | None = None,
-    exact: bool = True,
+    options: InferenceOptions = DEFAULT_OPTIONS,
+    progress: Progress | None = None,
 ) -> torch.Tensor:
-    """Super-resolve a (1, C, H, W) image tile by tile; bit-identical to ``run_padded`` with
-    the same ``exact`` on CPU (see ``inference.exact_kernels``).
-
-    ``progress`` is called with the number of tiles finished after each batch.
-    """
-    with exact_kernels(exact):
-        return _upscale_tiled(model, x, tile, batch, progress)
+    """Super-resolve a (1, C, H, W) image tile by tile, as the mean over the first
+    ``options.tta`` dihedral variants of the input, each mapped back (``sr_lab.dihedral``).
+    Without TTA, bit-identical on CPU to ``run_padded`` with the same options. ``progress`` is
+    called with the tiles finished after each batch."""
+    if x.shape[0] != 1:
+        raise ValueError(f"upscale_tiled takes one image (1, C, H, W), got batch {x.shape[0]}")
+    total = None
+    with options.runtime():
+        for variant in range(options.tta):
+            moved = dihedral.transform(x, variant).contiguous()
+            y = _upscale_tiled(model, moved, options.tile, options.batch, progress)
+            y = dihedral.invert(y, variant)
+            total = y if total is None else total + y
+    return total if options.tta == 1 else total / options.tta
 
 
 def _upscale_tiled(
-    model: SRModel,
-    x: torch.Tensor,
-    tile: int,
-    batch: int,
-    progress: Callable[[int], None] | None,
+    model: SRModel, x: torch.Tensor, tile: int, batch: int, progress: Progress | None
 ) -> torch.Tensor:
-    if tile < 1 or batch < 1:
-        raise ValueError(f"tile and batch must be >= 1, got tile={tile}, batch={batch}")
     param = next(model.parameters())
-    c, s = model.context, model.scale
-    excess = s * c - model.offset
-    if excess < 0:
-        raise ValueError(f"{model.arch}: context {c} does not cover offset {model.offset}")
-    if x.shape[0] != 1:
-        raise ValueError(f"upscale_tiled takes one image (1, C, H, W), got batch {x.shape[0]}")
+    c, excess = model.padding()
+    s = model.scale
     _, channels, h, w = x.shape
     tile = min(tile, max(h, w))
     ys, xs = _tile_origins(h, tile), _tile_origins(w, tile)
@@ -101,49 +144,7 @@ def _upscale_tiled(
     return out[..., : s * h, : s * w]
 
 
-def dihedral_pairs(level: int) -> list[tuple[Callable, Callable]]:
-    """(transform, inverse) pairs for TTA at ``level`` 1, 2, 4 or 8: identity or transpose,
-    then a half turn, then a horizontal flip. Each level's set is a group, so the averaged
-    output transforms exactly as the input does."""
-    if level not in TTA_LEVELS:
-        raise ValueError(f"tta must be one of {TTA_LEVELS}, got {level}")
-    pairs = []
-    for index in range(level):
-        transpose, half_turn, hflip = index & 1, index & 2, index & 4
-
-        def forward(t: torch.Tensor, tr=transpose, ht=half_turn, hf=hflip) -> torch.Tensor:
-            t = t.transpose(-1, -2) if tr else t
-            t = t.flip(-2, -1) if ht else t
-            return t.flip(-1) if hf else t
-
-        def inverse(t: torch.Tensor, tr=transpose, ht=half_turn, hf=hflip) -> torch.Tensor:
-            t = t.flip(-1) if hf else t
-            t = t.flip(-2, -1) if ht else t
-            return t.transpose(-1, -2) if tr else t
-
-        pairs.append((forward, inverse))
-    return pairs
-
-
-def upscale_tta(
-    model: SRModel,
-    x: torch.Tensor,
-    tta: int = 1,
-    tile: int = 256,
-    batch: int = 1,
-    progress: Callable[[int], None] | None = None,
-    exact: bool = True,
-) -> torch.Tensor:
-    """Average of ``upscale_tiled`` over ``tta`` flipped/transposed copies of the input."""
-    total = None
-    for forward, inverse in dihedral_pairs(tta):
-        x_t = forward(x).contiguous()
-        y = inverse(upscale_tiled(model, x_t, tile, batch, progress, exact))
-        total = y if total is None else total + y
-    return total / tta
-
-
-def tile_count(height: int, width: int, tile: int, tta: int = 1) -> int:
-    """How many tiles ``upscale_tta`` runs for an image (for progress bars)."""
-    tile = min(tile, max(height, width))
-    return tta * len(_tile_origins(height, tile)) * len(_tile_origins(width, tile))
+def tile_count(height: int, width: int, options: InferenceOptions) -> int:
+    """How many tiles ``upscale_tiled`` runs for an image (for progress bars)."""
+    tile = min(options.tile, max(height, width))
+    return options.tta * len(_tile_origins(height, tile)) * len(_tile_origins(width, tile))

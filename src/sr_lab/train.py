@@ -6,7 +6,6 @@ is the library function (tests call it directly); ``main`` is the thin command-l
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import hydra
@@ -16,6 +15,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import TensorBoardLogger
 
+from sr_lab.cli import run_or_exit
 from sr_lab.models.base import SRModel
 from sr_lab.module import SRModule
 
@@ -34,7 +34,7 @@ def check_config(cfg: DictConfig, model: SRModel) -> None:
     if cfg.optimizer.lr <= 0:
         raise ValueError(f"optimizer.lr must be > 0, got {cfg.optimizer.lr}")
     patch, scale = cfg.data.patch_size, cfg.degradation.scale
-    if scale * (patch // scale) - 2 * model.offset < 1:
+    if model.output_size(patch // scale, patch // scale)[0] < 1:
         raise ValueError(
             f"data.patch_size {patch} is too small for {model.arch}: it loses {model.offset} "
             f"output pixels on each side (use at least {2 * model.offset + 2 * scale})"
@@ -77,12 +77,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
 
 @hydra.main(version_base="1.3", config_path="../../conf", config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    try:
-        metrics = train(cfg)
-    except (ValueError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
-    return metrics.get(cfg.optimized_metric)
+    return run_or_exit(train, cfg).get(cfg.optimized_metric)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ memory bounded by the tile size.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +16,11 @@ import torch
 from tqdm import tqdm
 
 from sr_lab import models
+from sr_lab.cli import add_inference_arguments, inference_options, make_parser, run_or_exit
 from sr_lab.data.image import ImageError, list_images, open_image, save_image
 from sr_lab.inference import upscale_image
-from sr_lab.models import ModelFileError, SRModel
-from sr_lab.tiling import TTA_LEVELS, tile_count
+from sr_lab.models import SRModel
+from sr_lab.tiling import TTA_LEVELS, InferenceOptions, tile_count
 
 
 class UsageError(ValueError):
@@ -54,7 +54,7 @@ def load_checked(path: Path, name: str | None, scale: int) -> SRModel:
     return model
 
 
-def resolve_models(args: argparse.Namespace) -> list[SRModel]:
+def resolve_models(args: argparse.Namespace, options: InferenceOptions) -> list[SRModel]:
     """The models to run in turn: one pass, or two 2x passes for --scale 4 (noise in the first)."""
     weights = Path(args.weights)
     if weights.is_dir():
@@ -68,11 +68,9 @@ def resolve_models(args: argparse.Namespace) -> list[SRModel]:
             )
         passes = [weights] * (2 if args.scale == 4 else 1)
     loaded: dict[Path, SRModel] = {}
-    layout = torch.channels_last if args.channels_last else torch.contiguous_format
     for path in passes:
         if path not in loaded:
-            model = load_checked(path, args.model, args.scale).eval()
-            loaded[path] = model.to(args.device, memory_format=layout)
+            loaded[path] = options.prepare(load_checked(path, args.model, args.scale))
     return [loaded[p] for p in passes]
 
 
@@ -105,11 +103,7 @@ def plan_jobs(inputs: list[Path], out: Path, fmt: str) -> list[Job]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m sr_lab.upscale",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = make_parser("python -m sr_lab.upscale", __doc__)
     parser.add_argument(
         "inputs", nargs="+", type=Path, metavar="INPUT", help="image files or folders (recursive)"
     )
@@ -144,15 +138,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=-1,
         help="JPEG noise level to remove, -1 for none (default: -1)",
     )
-    parser.add_argument(
-        "--tile", type=int, default=256, help="tile side in input pixels (default: 256)"
-    )
-    parser.add_argument(
-        "--batch",
-        type=int,
-        default=1,
-        help="tiles per forward pass; more helps on a GPU (default: 1)",
-    )
+    add_inference_arguments(parser)
     parser.add_argument(
         "--tta",
         type=int,
@@ -161,23 +147,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="test-time augmentation: average of 1, 2, 4 or 8 flips (default: 1)",
     )
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    parser.add_argument(
-        "--fast",
-        action="store_true",
-        help="faster CPU kernels (oneDNN); tiles then differ from a whole-image "
-        "pass by float rounding",
-    )
-    parser.add_argument(
-        "--bf16",
-        action="store_true",
-        help="bfloat16 autocast: about 2x faster on recent CPUs and GPUs, "
-        "slightly different output",
-    )
-    parser.add_argument(
-        "--channels-last",
-        action="store_true",
-        help="channels_last memory format (faster with --fast on many CPUs)",
-    )
     parser.add_argument(
         "--format",
         choices=("png", "webp"),
@@ -199,7 +168,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def run(args: argparse.Namespace) -> int:
     """Upscale every planned image; return the exit status (1 if any image failed)."""
-    passes = resolve_models(args)
+    options = inference_options(args)
+    passes = resolve_models(args, options)
     jobs = plan_jobs(args.inputs, args.output, args.format)
     failed, done, mp_in, start = 0, 0, 0.0, time.perf_counter()
     for job in tqdm(jobs, desc="images", unit="img", disable=len(jobs) < 2):
@@ -218,14 +188,9 @@ def run(args: argparse.Namespace) -> int:
         icc = image.info.get("icc_profile")
         mp_in += image.width * image.height / 1e6
         for model in passes:
-            total = tile_count(image.height, image.width, args.tile, args.tta)
-            with (
-                tqdm(total=total, desc=job.source.name, unit="tile", leave=False) as bar,
-                torch.autocast(args.device, torch.bfloat16, enabled=args.bf16),
-            ):
-                image = upscale_image(
-                    model, image, args.tile, args.batch, args.tta, bar.update, not args.fast
-                )
+            total = tile_count(image.height, image.width, options)
+            with tqdm(total=total, desc=job.source.name, unit="tile", leave=False) as bar:
+                image = upscale_image(model, image, options, bar.update)
         save_image(image, job.target, icc)
         done += 1
     seconds = time.perf_counter() - start
@@ -237,13 +202,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    try:
-        status = run(args)
-    except (UsageError, ModelFileError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
-    sys.exit(status)
+    raise SystemExit(run_or_exit(run, parse_args(argv)))
 
 
 if __name__ == "__main__":

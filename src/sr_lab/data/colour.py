@@ -30,6 +30,9 @@ def ycbcr_to_rgb(ycbcr: torch.Tensor) -> torch.Tensor:
     return torch.einsum("ij,...jhw->...ihw", inverse, centred)
 
 
-def rgb_to_y(rgb: torch.Tensor) -> torch.Tensor:
-    """The Y channel alone, keeping a channel dimension of 1."""
-    return rgb_to_ycbcr(rgb)[..., :1, :, :]
+def rgb_to_y(rgb: torch.Tensor, peak: float = 1.0) -> torch.Tensor:
+    """The Y channel alone, keeping a channel dimension of 1, from RGB in [0, 1]: in [0, 1]
+    by default; ``peak=255`` gives MATLAB's Y in [16, 235] (16 + 65.481 R + ...) with no
+    rounding step, as the papers score it."""
+    y = torch.einsum("j,...jhw->...hw", _RGB_TO_YCBCR[0].to(rgb), rgb)[..., None, :, :] + 16.0
+    return y if peak == 255 else y * (peak / 255)

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from sr_lab import dihedral
 from sr_lab.data.colour import rgb_to_y
 from sr_lab.data.degradation import Degradation
 
@@ -35,17 +36,6 @@ class EpochSampler(Sampler[tuple[int, int]]):
 
     def __len__(self) -> int:
         return self.length
-
-
-def dihedral(patch: np.ndarray, variant: int) -> np.ndarray:
-    """One of the 8 flip/transpose variants of an (H, W, C) array (0 is the identity)."""
-    if variant & 4:
-        patch = patch.transpose(1, 0, 2)
-    if variant & 2:
-        patch = patch[::-1]
-    if variant & 1:
-        patch = patch[:, ::-1]
-    return np.ascontiguousarray(patch)
 
 
 def to_tensor(array: np.ndarray, channels: int) -> torch.Tensor:
@@ -106,7 +96,8 @@ class PatchDataset(Dataset):
             h, w = self.images[i].shape[:2]
             y, x = int(rng.integers(h - self.patch + 1)), int(rng.integers(w - self.patch + 1))
         hr = self.images[i][y : y + self.patch, x : x + self.patch]
-        hr = dihedral(hr, int(rng.integers(8)) if self.augment else 0)
+        variant = int(rng.integers(dihedral.VARIANTS)) if self.augment else 0
+        hr = np.ascontiguousarray(dihedral.transform(hr, variant, axes=(0, 1)))
         lr = self.degradation(hr, rng)
         return to_tensor(lr, self.channels), to_tensor(hr, self.channels)
 

@@ -3,13 +3,13 @@ and float conversions with waifu2x's rounding."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
+
+from sr_lab.atomic import atomic_write
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 
@@ -71,31 +71,16 @@ def list_images(folder: str | Path) -> list[Path]:
     return files
 
 
-def current_umask() -> int:
-    """The process umask (read by setting and restoring it)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def save_image(image: Image.Image, path: str | Path, icc_profile: bytes | None = None) -> None:
     """Write an 8-bit PNG (or lossless WebP, by suffix) atomically: a temporary file, then a
     rename, so an interrupted write never leaves a truncated image. Parent folders are made."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fmt = "WEBP" if path.suffix.lower() == ".webp" else "PNG"
     options = {"lossless": True} if fmt == "WEBP" else {}
     if icc_profile:
         options["icc_profile"] = icc_profile
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            to_8bit(image).save(f, format=fmt, **options)
-        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; use the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as f:
+        to_8bit(image).save(f, format=fmt, **options)
 
 
 def pil_to_tensor(image: Image.Image | np.ndarray) -> torch.Tensor:

@@ -120,8 +120,3 @@ def synthetic_illustration(size: int, seed: int) -> np.ndarray:
         _shape(canvas, rng)
     _strokes(canvas, rng)
     return np.asarray(canvas.resize((size, size), Image.Resampling.BOX))
-
-
-def synthetic_images(count: int, size: int, seed: int) -> list[np.ndarray]:
-    """``count`` illustrations with seeds ``seed``, ``seed + 1``, ..."""
-    return [synthetic_illustration(size, seed + i) for i in range(count)]

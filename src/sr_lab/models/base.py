@@ -1,4 +1,5 @@
-"""The contract every sr_lab network follows (see DESIGN.md): forward(lr) -> sr plus geometry."""
+"""The contract every sr_lab network follows (docs/design.md): forward(lr) -> sr, plus the
+geometry (scale, offset, context) from which every pad and crop in sr_lab is derived."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ CHANNEL_CHOICES = (1, 3)
 class SRModel(nn.Module):
     """Base class declaring scale, offset, context and channels, and remembering its config.
 
-    ``config`` holds the constructor arguments, so a saved model can be rebuilt from its file.
+    Subclasses call ``super().__init__(locals())`` first thing in their constructor, so
+    ``config`` holds exactly the constructor arguments and a saved model can be rebuilt.
     """
 
     arch: ClassVar[str]
@@ -25,8 +27,9 @@ class SRModel(nn.Module):
     in_channels: int
     out_channels: int
 
-    def __init__(self, **config: Any) -> None:
+    def __init__(self, arguments: dict[str, Any]) -> None:
         super().__init__()
+        config = {k: v for k, v in arguments.items() if k not in ("self", "__class__")}
         for key in ("in_channels", "out_channels"):
             if config[key] not in CHANNEL_CHOICES:
                 raise ValueError(
@@ -42,6 +45,21 @@ class SRModel(nn.Module):
             self.scale * height - 2 * self.offset,
             self.scale * width - 2 * self.offset,
         )
+
+    def padding(self) -> tuple[int, int]:
+        """(pad, crop): replicate-pad the input by ``pad`` = context pixels on each side, and
+        the output then carries ``crop`` = scale * context - offset extra pixels on each side
+        beyond scale x the unpadded input. Tiling and whole-image inference both use it."""
+        crop = self.scale * self.context - self.offset
+        if crop < 0:
+            raise ValueError(f"{self.arch}: context {self.context} does not cover offset")
+        return self.context, crop
+
+    def crop_target(self, hr: torch.Tensor) -> torch.Tensor:
+        """The part of an HR batch that ``forward`` of its LR predicts: ``offset`` pixels
+        fewer on each side (what training compares the output with)."""
+        o = self.offset
+        return hr[..., o : hr.shape[-2] - o, o : hr.shape[-1] - o]
 
     def extra_repr(self) -> str:
         return (

@@ -45,17 +45,7 @@ class DCSCN(SRModel):
         in_channels: int = 3,
         out_channels: int = 3,
     ) -> None:
-        super().__init__(
-            layers=layers,
-            first_filters=first_filters,
-            last_filters=last_filters,
-            recon_filters=recon_filters,
-            upsampler_filters=upsampler_filters,
-            activation=activation,
-            scale=scale,
-            in_channels=in_channels,
-            out_channels=out_channels,
-        )
+        super().__init__(locals())
         if in_channels != out_channels:
             raise ValueError("DCSCN: in_channels must equal out_channels (global skip)")
         if layers < 1 or scale < 1 or recon_filters < 2:

@@ -35,9 +35,7 @@ class ESPCN7(SRModel):
         in_channels: int = 3,
         out_channels: int = 3,
     ) -> None:
-        super().__init__(
-            scale=scale, activation=activation, in_channels=in_channels, out_channels=out_channels
-        )
+        super().__init__(locals())
         if scale < 1:
             raise ValueError(f"ESPCN7: scale must be >= 1, got {scale}")
         self.scale = scale

@@ -3,18 +3,16 @@ bare state dicts and waifu2x JSON, detected from the file itself."""
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from sr_lab.data.image import current_umask
+from sr_lab.atomic import atomic_write
 from sr_lab.models.base import SRModel
-from sr_lab.models.registry import ARCHITECTURES, PRESETS, build
+from sr_lab.models.registry import ARCHITECTURES, build, names
 from sr_lab.models.waifu2x_json import ModelFileError, read_waifu2x_json
 
 FORMAT_KEY = "sr_lab_model"
@@ -25,20 +23,12 @@ def save(model: SRModel, path: str | Path) -> None:
 
     The file is written atomically, so an interrupted save never leaves a truncated model.
     """
-    path = Path(path)
     payload = {
         FORMAT_KEY: {"arch": model.arch, "config": model.config},
         "state_dict": model.state_dict(),
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-        os.chmod(tmp, 0o666 & ~current_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as f:
+        torch.save(payload, f)
 
 
 def _load_state(path: Path, model: SRModel, state: dict[str, Any]) -> SRModel:
@@ -60,7 +50,7 @@ def _load_state(path: Path, model: SRModel, state: dict[str, Any]) -> SRModel:
 def _match_preset(path: Path, state: dict[str, Any]) -> SRModel:
     """A bare state dict carries no architecture: find the preset whose shapes it fits."""
     channels = {1, 3}
-    for name in sorted(PRESETS):
+    for name in names():
         for c in sorted(channels):
             model = build(name, in_channels=c, out_channels=c)
             shapes = {k: tuple(v.shape) for k, v in model.state_dict().items()}

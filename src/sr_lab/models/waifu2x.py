@@ -29,7 +29,7 @@ class Vgg7(SRModel):
     arch = "vgg7"
 
     def __init__(self, scale: int = 2, in_channels: int = 3, out_channels: int = 3) -> None:
-        super().__init__(scale=scale, in_channels=in_channels, out_channels=out_channels)
+        super().__init__(locals())
         if scale not in (1, 2):
             raise ValueError(f"Vgg7: scale must be 1 or 2, got {scale}")
         self.scale = scale
@@ -55,9 +55,7 @@ class Upconv7(SRModel):
     def __init__(
         self, in_channels: int = 3, out_channels: int = 3, deconv_bias: bool = False
     ) -> None:
-        super().__init__(
-            in_channels=in_channels, out_channels=out_channels, deconv_bias=deconv_bias
-        )
+        super().__init__(locals())
         self.scale = 2
         self.offset = 14
         self.context = 7

@@ -10,6 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from sr_lab.atomic import atomic_write
 from sr_lab.models.base import SRModel
 from sr_lab.models.waifu2x import Upconv7, Vgg7
 
@@ -166,5 +167,7 @@ def _encode(value: Any) -> str:
 
 
 def write_waifu2x_json(model: SRModel, path: str | Path) -> None:
-    """Write ``model`` (upconv7 or vgg7) as a waifu2x JSON model file."""
-    Path(path).write_text(_encode(to_waifu2x_layers(model)))
+    """Write ``model`` (upconv7 or vgg7) as a waifu2x JSON model file, atomically."""
+    text = _encode(to_waifu2x_layers(model))
+    with atomic_write(path, "w") as f:
+        f.write(text)

@@ -1,0 +1,21 @@
+"""Throughput and memory benchmarks: ``python -m sr_lab.bench data|train|infer``.
+
+Each command prints one JSON object, so results can be compared and recorded
+(docs/benchmarks.md). Timings live here, never in tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from sr_lab.bench import data, infer, train
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m sr_lab.bench", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for module in (data, train, infer):
+        module.register(commands)
+    args = parser.parse_args(argv)
+    print(json.dumps(args.run(args), indent=2))

@@ -1,0 +1,5 @@
+"""``python -m sr_lab.bench``."""
+
+from sr_lab.bench import main
+
+main()

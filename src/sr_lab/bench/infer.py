@@ -1,0 +1,145 @@
+"""``bench infer``: tiled against whole-image inference time, throughput and peak memory per
+image size, each measured in a fresh process (``infer-once``), beside the FLOP bound."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+
+import torch
+
+from sr_lab import models
+from sr_lab.cli import add_inference_arguments, inference_options
+from sr_lab.inference import run_padded
+from sr_lab.tiling import upscale_tiled
+
+
+def conv_flops(model: torch.nn.Module, size: int) -> int:
+    """Multiply-adds x 2 of every convolution for a size x size input (one forward)."""
+    total = 0
+
+    def count(module: torch.nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+        nonlocal total
+        k = (
+            module.weight[0].numel()
+            if isinstance(module, torch.nn.Conv2d)
+            else (module.weight.shape[0] * module.weight[0, 0].numel())
+        )
+        total += 2 * k * output.numel()
+
+    hooks = [
+        m.register_forward_hook(count)
+        for m in model.modules()
+        if isinstance(m, torch.nn.Conv2d | torch.nn.ConvTranspose2d)
+    ]
+    pad, _ = model.padding()
+    with torch.no_grad():
+        model(torch.zeros(1, model.in_channels, size + 2 * pad, size + 2 * pad))
+    for hook in hooks:
+        hook.remove()
+    return total
+
+
+def matmul_flops_per_s(n: int = 2048, repeats: int = 5) -> float:
+    """This machine's fp32 matrix-multiply rate, measured now."""
+    a, b = torch.rand(n, n), torch.rand(n, n)
+    a @ b
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * n**3 * repeats / (time.perf_counter() - start)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM, which, unlike ru_maxrss, does not carry
+    over the parent's peak across fork and exec)."""
+    with open("/proc/self/status") as status:
+        line = next(x for x in status if x.startswith("VmHWM:"))
+    return round(int(line.split()[1]) / 1024, 1)
+
+
+def infer_once(args: argparse.Namespace) -> dict:
+    """One measurement in this (fresh) process: seconds and peak RSS for one image size."""
+    options = inference_options(args)
+    model = options.prepare(models.build(args.model))
+    x = torch.rand(1, model.in_channels, args.size, args.size)
+    start = time.perf_counter()
+    if args.mode == "whole":
+        run_padded(model, x, options)
+    else:
+        upscale_tiled(model, x, options)
+    seconds = time.perf_counter() - start
+    return {"seconds": round(seconds, 3), "peak_rss_mb": peak_rss_mb()}
+
+
+def measure(args: argparse.Namespace, size: int, mode: str) -> dict:
+    """``infer_once`` in a fresh process, so each peak RSS is its own."""
+    flags = [f for f, on in (("--fast", args.fast), ("--bf16", args.bf16)) if on]
+    flags += ["--channels-last"] if args.channels_last else []
+    command = [sys.executable, "-m", "sr_lab.bench", "infer-once", "--model", args.model]
+    command += ["--tile", str(args.tile), "--batch", str(args.batch), *flags]
+    command += ["--size", str(size), "--mode", mode]
+    return json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+
+
+def bench_infer(args: argparse.Namespace) -> dict:
+    """Tiled vs whole-image time, throughput and peak memory per size, each in a fresh process."""
+    model = models.build(args.model)
+    rate = matmul_flops_per_s()
+    sizes = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        tiled = measure(args, size, "tiled")
+        # a whole-image pass holds every layer's activations (and, with exact kernels, their
+        # im2col buffers): 2048x2048 upconv7 would need about 25 GB, more than this machine has
+        whole = measure(args, size, "whole") if size <= args.whole_max_size else None
+        sizes.append(
+            {
+                "size": size,
+                "tiled_s": tiled["seconds"],
+                "whole_s": whole and whole["seconds"],
+                "tiled_over_whole": whole and round(tiled["seconds"] / whole["seconds"], 3),
+                "megapixels_per_s": round(size * size / 1e6 / tiled["seconds"], 4),
+                "peak_rss_mb": tiled["peak_rss_mb"],
+                "whole_peak_rss_mb": whole and whole["peak_rss_mb"],
+                "flop_bound_s": round(conv_flops(model, size) / rate, 3),
+            }
+        )
+    return {
+        "model": args.model,
+        "tile": args.tile,
+        "batch": args.batch,
+        "exact": not args.fast,
+        "bf16": args.bf16,
+        "channels_last": args.channels_last,
+        "matmul_gflops": round(rate / 1e9, 1),
+        "sizes": sizes,
+    }
+
+
+def _options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default="upconv7", help="model name (default: upconv7)")
+    add_inference_arguments(parser)
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add the ``infer`` command and its internal ``infer-once``."""
+    infer = commands.add_parser("infer", help="tiled vs whole-image inference time and memory")
+    _options(infer)
+    infer.add_argument(
+        "--sizes", default="512,1024,2048", help="input sizes (default: %(default)s)"
+    )
+    infer.add_argument(
+        "--whole-max-size",
+        type=int,
+        default=1024,
+        help="largest size also run as one whole-image pass (default: 1024)",
+    )
+    infer.set_defaults(run=bench_infer)
+    once = commands.add_parser("infer-once", help="(internal) one measurement of `infer`")
+    _options(once)
+    once.add_argument("--size", type=int, required=True)
+    once.add_argument("--mode", choices=("tiled", "whole"), required=True)
+    once.set_defaults(run=infer_once)

@@ -1,0 +1,74 @@
+"""What the entry points share: bad input ends in one ``error:`` line and exit status 2, and
+the inference engine's options are the same flags everywhere."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sr_lab.tiling import InferenceOptions
+
+T = TypeVar("T")
+
+
+def run_or_exit(function: Callable[..., T], *args: Any) -> T:
+    """``function(*args)``; a ValueError or OSError (bad value, missing or unreadable file)
+    prints ``error: MESSAGE`` on stderr and exits with status 2, without a traceback."""
+    try:
+        return function(*args)
+    except (ValueError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def make_parser(prog: str, doc: str | None) -> argparse.ArgumentParser:
+    """An argument parser whose help starts with the entry point's docstring, as written."""
+    return argparse.ArgumentParser(
+        prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+
+
+def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
+    """The inference engine's options (``tiling.InferenceOptions``) as command-line flags."""
+    parser.add_argument(
+        "--tile", type=int, default=256, help="tile side in input pixels (default: 256)"
+    )
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=1,
+        help="tiles per forward pass; more helps on a GPU (default: 1)",
+    )
+    parser.add_argument(
+        "--fast",
+        action="store_true",
+        help="faster CPU kernels (oneDNN); tiles then differ from a whole-image pass by float "
+        "rounding",
+    )
+    parser.add_argument(
+        "--bf16",
+        action="store_true",
+        help="bfloat16 autocast: about 2x faster on CPUs and GPUs with bf16, slightly different "
+        "output",
+    )
+    parser.add_argument(
+        "--channels-last",
+        action="store_true",
+        help="channels_last memory format (faster with --fast on many CPUs)",
+    )
+
+
+def inference_options(args: argparse.Namespace) -> InferenceOptions:
+    """The engine's options from flags added by ``add_inference_arguments`` (and, where the
+    command has them, --tta and --device)."""
+    return InferenceOptions(
+        tile=args.tile,
+        batch=args.batch,
+        tta=getattr(args, "tta", 1),
+        precision="bf16" if args.bf16 else "fp32",
+        channels_last=args.channels_last,
+        exact=not args.fast,
+        device=getattr(args, "device", "cpu"),
+    )
