@@ -11,8 +11,8 @@ import torch
 
 from sr_lab.data.colour import rgb_to_y
 from sr_lab.data.image import quantize
-from sr_lab.metrics import SRMetrics, planes, score, ssim
-from sr_lab.protocols import get_protocol
+from sr_lab.metrics import planes, score, ssim
+from sr_lab.protocols import SRMetrics, get_protocol
 
 
 def batch(seed: int = 0, size: int = 96, count: int = 2) -> torch.Tensor:

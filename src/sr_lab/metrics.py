@@ -6,14 +6,14 @@ range, from ``data/colour``) in float64, or R, G and B. SSIM is BasicSR's (11x11
 sigma 1.5, 'valid' windows only, which torchmetrics' padded SSIM is not); MS-SSIM is
 torchmetrics' with a uniform 5x5 window and the 5 standard betas (its Gaussian window, 11
 pixels for sigma 1.5, is too big for the 5th scale of a 96-pixel patch). Protocols
-(``sr_lab.protocols``) choose the shave, the truncation of Y and the MSE floor.
+(``sr_lab.protocols``) choose the shave, the truncation of Y and the MSE floor, and
+``protocols.SRMetrics`` accumulates their scores for training.
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torchmetrics import Metric
 from torchmetrics.functional.image import multiscale_structural_similarity_index_measure
 
 from sr_lab.data.colour import rgb_to_y
@@ -94,38 +94,3 @@ def score(
         "ssim": ssim(flat_a, flat_b).view(n, c).mean(1),
         "ms_ssim": ms_ssim(flat_a, flat_b).view(n, c).mean(1),
     }
-
-
-class SRMetrics(Metric):
-    """Validation scores under a named evaluation protocol (``paper`` by default), averaged
-    per image, so ``val/psnr`` is the number ``python -m sr_lab.evaluate`` reports for the
-    same images. Sums are states that torchmetrics reduces across DDP ranks."""
-
-    full_state_update = False
-
-    def __init__(self, protocol: str = "paper", channels: str = "y", scale: int = 2) -> None:
-        super().__init__()
-        from sr_lab.protocols import get_protocol  # protocols build on this module
-
-        if channels not in CHANNELS:
-            raise ValueError(f"metrics.channels must be y or rgb (got {channels!r})")
-        self.protocol, self.channels, self.scale = get_protocol(protocol), channels, scale
-        for name in (*NAMES, "images", "ms_ssim_images"):
-            self.add_state(name, torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
-
-    def update(self, sr: torch.Tensor, hr: torch.Tensor) -> None:
-        scores = self.protocol.score_tensors(sr, hr, self.scale, self.channels)
-        scores = {k: v.to(self.images.device) for k, v in scores.items()}
-        known = ~scores["ms_ssim"].isnan()
-        self.psnr += scores["psnr"].sum()
-        self.ssim += scores["ssim"].sum()
-        self.ms_ssim += scores["ms_ssim"][known].sum()
-        self.images += len(scores["psnr"])
-        self.ms_ssim_images += known.sum()
-
-    def compute(self) -> dict[str, torch.Tensor]:
-        return {
-            "psnr": self.psnr / self.images,
-            "ssim": self.ssim / self.images,
-            "ms_ssim": self.ms_ssim / self.ms_ssim_images,
-        }

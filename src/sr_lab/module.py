@@ -11,9 +11,9 @@ from torch import nn
 from torchmetrics import MeanMetric
 
 from sr_lab.baseline import interpolate
-from sr_lab.metrics import SRMetrics
 from sr_lab.models.base import SRModel
 from sr_lab.models.files import FORMAT_KEY
+from sr_lab.protocols import SRMetrics
 from sr_lab.tiling import InferenceOptions, upscale_tiled
 
 # validation runs the inference engine itself: one tile per image of up to 512 pixels, oneDNN

@@ -1,7 +1,8 @@
 """Evaluation protocols, named in every table. A protocol owns how HR is cropped (or cut into
 patches), how each target's LR is drawn, and how SR is scored; the evaluator never asks which
-one it has. ``paper`` follows the SR papers (BasicSR's formulas); ``waifu2x`` follows
-waifu2x's tools/benchmark.lua; ``patches`` is the seed's table (see docs/design.md)."""
+one it has, and training's ``SRMetrics`` scores validation under one. ``paper`` follows the SR
+papers (BasicSR's formulas); ``waifu2x`` follows waifu2x's tools/benchmark.lua; ``patches`` is
+the seed's table (see docs/design.md)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from PIL import Image
+from torchmetrics import Metric
 
 from sr_lab import metrics
 
@@ -114,3 +116,36 @@ def get_protocol(name: str) -> Protocol:
     if name not in PROTOCOLS:
         raise ValueError(f"unknown protocol {name!r}; choose from: {', '.join(PROTOCOLS)}")
     return PROTOCOLS[name]
+
+
+class SRMetrics(Metric):
+    """Validation scores under a named evaluation protocol (``paper`` by default), averaged
+    per image, so ``val/psnr`` is the number ``python -m sr_lab.evaluate`` reports for the
+    same images. Sums are states that torchmetrics reduces across DDP ranks."""
+
+    full_state_update = False
+
+    def __init__(self, protocol: str = "paper", channels: str = "y", scale: int = 2) -> None:
+        super().__init__()
+        if channels not in metrics.CHANNELS:
+            raise ValueError(f"metrics.channels must be y or rgb (got {channels!r})")
+        self.protocol, self.channels, self.scale = get_protocol(protocol), channels, scale
+        for name in (*metrics.NAMES, "images", "ms_ssim_images"):
+            self.add_state(name, torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+
+    def update(self, sr: torch.Tensor, hr: torch.Tensor) -> None:
+        scores = self.protocol.score_tensors(sr, hr, self.scale, self.channels)
+        scores = {k: v.to(self.images.device) for k, v in scores.items()}
+        known = ~scores["ms_ssim"].isnan()
+        self.psnr += scores["psnr"].sum()
+        self.ssim += scores["ssim"].sum()
+        self.ms_ssim += scores["ms_ssim"][known].sum()
+        self.images += len(scores["psnr"])
+        self.ms_ssim_images += known.sum()
+
+    def compute(self) -> dict[str, torch.Tensor]:
+        return {
+            "psnr": self.psnr / self.images,
+            "ssim": self.ssim / self.images,
+            "ms_ssim": self.ms_ssim / self.ms_ssim_images,
+        }

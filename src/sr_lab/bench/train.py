@@ -13,9 +13,9 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from sr_lab import models, schedules
-from sr_lab.metrics import SRMetrics
 from sr_lab.models.base import SRModel
 from sr_lab.module import SRModule
+from sr_lab.protocols import SRMetrics
 
 
 def make_batches(model_name: str, batch: int, patch: int, count: int) -> list[tuple]:
