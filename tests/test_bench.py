@@ -78,3 +78,13 @@ def test_bench_infer_reports_each_size_from_fresh_processes() -> None:
     assert small["tiled_over_whole"] == round(small["tiled_s"] / small["whole_s"], 3)
     assert large["peak_rss_mb"] > 0 and large["flop_bound_s"] > 0
     assert large["megapixels_per_s"] == round(48 * 48 / 1e6 / large["tiled_s"], 4)
+
+
+def test_a_bad_model_name_is_one_error_line() -> None:
+    result = run_module(
+        "sr_lab.bench", "infer-once", "--model", "srgan", "--size", "8", "--mode", "whole"
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip() == (
+        "error: unknown model 'srgan'; choose from: dcscn, dcscn12, dcscn8, espcn7, upconv7, vgg7"
+    )

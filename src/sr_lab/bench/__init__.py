@@ -10,6 +10,7 @@ import argparse
 import json
 
 from sr_lab.bench import data, infer, train
+from sr_lab.cli import run_or_exit
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -18,4 +19,4 @@ def main(argv: list[str] | None = None) -> None:
     for module in (data, train, infer):
         module.register(commands)
     args = parser.parse_args(argv)
-    print(json.dumps(args.run(args), indent=2))
+    print(json.dumps(run_or_exit(args.run, args), indent=2))
