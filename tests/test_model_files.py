@@ -21,6 +21,13 @@ WAIFU2X_FILES = {  # path under models/: (architecture, scale)
 }
 
 
+def expected_geometry(relpath: str) -> tuple[str, int]:
+    """(architecture, scale) that a waifu2x model file's path names."""
+    if relpath.startswith("upconv_7/"):
+        return "upconv7", 2
+    return "vgg7", 2 if "scale2.0x" in relpath else 1
+
+
 def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
     sa, sb = a.state_dict(), b.state_dict()
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
@@ -36,6 +43,22 @@ def test_waifu2x_json_round_trip_is_byte_identical(
     out = tmp_path / "model.json"
     models.write_waifu2x_json(model, out)
     assert out.read_bytes() == source.read_bytes()
+
+
+@pytest.mark.slow
+def test_every_shared_waifu2x_file_loads_and_round_trips(waifu2x_dir: Path, tmp_path: Path):
+    """Whatever ../shared/waifu2x/models holds now or later (noise levels, photo and art)."""
+    files = sorted(
+        p.relative_to(waifu2x_dir / "models") for p in waifu2x_dir.glob("models/**/*.json")
+    )
+    assert len(files) >= len(WAIFU2X_FILES)
+    for relpath in map(str, files):
+        model = models.load(waifu2x_dir / "models" / relpath)
+        assert (model.arch, model.scale) == expected_geometry(relpath), relpath
+        models.write_waifu2x_json(model, tmp_path / "model.json")
+        assert (tmp_path / "model.json").read_bytes() == (
+            waifu2x_dir / "models" / relpath
+        ).read_bytes(), relpath
 
 
 @pytest.mark.parametrize("name", ["upconv7", "vgg7"])
