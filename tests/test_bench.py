@@ -5,6 +5,16 @@ from __future__ import annotations
 import json
 
 from conftest import run_module
+from sr_lab import models
+from sr_lab.bench.flops import conv_flops
+
+# multiply-adds of vgg7's convolutions on a 48x48 input (valid 3x3: 46, 44, ..., 34)
+VGG7_MACS_48 = sum(
+    9 * c_in * c_out * (48 - 2 * (i + 1)) ** 2
+    for i, (c_in, c_out) in enumerate(
+        zip((3, 32, 32, 64, 64, 128, 128), (32, 32, 64, 64, 128, 128, 3), strict=True)
+    )
+)
 
 
 def run_bench(*args: str) -> dict:
@@ -55,7 +65,13 @@ def test_bench_train_compares_lightning_with_a_bare_loop() -> None:
             "bare_samples_per_s",
             "lightning_samples_per_s",
             "overhead_pct",
+            "gflop_per_sample",
+            "training_gflops_per_s",
+            "mfu_pct",
         }
+        # 3 x the forward convolutions of vgg7 on a 24x24 LR patch (nearest 2x inside: 48x48)
+        assert run["gflop_per_sample"] == round(3 * 2 * VGG7_MACS_48 / 1e9, 4)
+    assert set(report["matmul_gflops"]) == {"fp32", "bf16"}
 
 
 def test_bench_infer_reports_each_size_from_fresh_processes() -> None:
@@ -88,3 +104,11 @@ def test_a_bad_model_name_is_one_error_line() -> None:
     assert result.stderr.strip() == (
         "error: unknown model 'srgan'; choose from: dcscn, dcscn12, dcscn8, espcn7, upconv7, vgg7"
     )
+
+
+def test_conv_flops_counts_each_multiply_add_once() -> None:
+    """upconv7 on 48x48: six valid 3x3 convs (46, ..., 36 pixels), then the 4x4 stride-2
+    transposed conv, whose every input value is scattered to 3 x 4 x 4 outputs."""
+    widths = (3, 16, 32, 64, 128, 128, 256)
+    convs = sum(9 * widths[i] * widths[i + 1] * (46 - 2 * i) ** 2 for i in range(6))
+    assert conv_flops(models.build("upconv7"), 48) == 2 * (convs + 256 * 36 * 36 * 3 * 16)

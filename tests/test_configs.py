@@ -80,14 +80,27 @@ def test_default_data_is_synthetic_bicubic(compose_train) -> None:
 def test_folder_data_with_a_degradation(compose_train, tmp_path: Path) -> None:
     overrides = ["data=folder", f"data.source.train={tmp_path}", "degradation=jpeg_noise2"]
     data = instantiate(compose_train(*overrides).data)
-    assert isinstance(data.source, FolderSource) and data.source.train == tmp_path
+    assert isinstance(data.source, FolderSource) and data.source.train == [tmp_path]
     assert data.degradation.noise.chains[0].first == (50, 75)
 
 
 def test_benchmark_data_reads_paths_data_root(compose_train, datasets_dir: Path) -> None:
     data = instantiate(compose_train("data=benchmark", f"paths.data_root={datasets_dir}").data)
-    assert data.source.train == datasets_dir / "T91" and data.source.val == datasets_dir / "Set14"
+    assert data.source.train == [datasets_dir / "T91"] and data.source.val == [
+        datasets_dir / "Set14"
+    ]
     assert len(data.source.keys("train")) == 91 and len(data.source.keys("val")) == 14
+
+
+def test_paper_data_is_t91_and_bsd200_validated_on_set14(compose_train, datasets_dir: Path) -> None:
+    if not (datasets_dir / "BSD200").is_dir():
+        pytest.skip(f"BSD200 not found under {datasets_dir}")
+    data = instantiate(compose_train("data=paper", f"paths.data_root={datasets_dir}").data)
+    assert data.source.train == [datasets_dir / "T91", datasets_dir / "BSD200"]
+    train, val = data.source.keys("train"), data.source.keys("val")
+    assert (len(train), len(val)) == (291, 14)
+    assert {p.parent.name for p in train} == {"T91", "BSD200"} and val[0].parent.name == "Set14"
+    assert "Set5" not in data.source.location("train") + data.source.location("val")
 
 
 def test_slurm_launcher_composes(conf_dir: Path) -> None:

@@ -110,6 +110,24 @@ def write_images(folder: Path, count: int) -> None:
         Image.fromarray(synthetic_illustration(64, i)).save(folder / f"{i}.png")
 
 
+def test_folder_source_takes_a_list_of_folders(tmp_path: Path) -> None:
+    for name, count in (("a", 2), ("b", 3)):
+        (tmp_path / name).mkdir()
+        for i in range(count):
+            Image.fromarray(synthetic_illustration(32, i)).save(tmp_path / name / f"{i}.png")
+    source = FolderSource([tmp_path / "a", tmp_path / "b"], val=[tmp_path / "b"])
+    keys = source.keys("train")
+    assert [(p.parent.name, p.name) for p in keys] == [
+        ("a", "0.png"),
+        ("a", "1.png"),
+        ("b", "0.png"),
+        ("b", "1.png"),
+        ("b", "2.png"),
+    ]
+    assert len(source.keys("val")) == 3
+    assert source.location("train") == f"{tmp_path / 'a'}, {tmp_path / 'b'}"
+
+
 def test_folder_source_holds_out_validation(tmp_path: Path) -> None:
     write_images(tmp_path / "train", 5)
     (tmp_path / "train" / "00_broken.png").write_bytes(b"x")

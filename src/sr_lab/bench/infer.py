@@ -12,45 +12,10 @@ import time
 import torch
 
 from sr_lab import models
+from sr_lab.bench.flops import conv_flops, matmul_flops_per_s
 from sr_lab.cli import add_inference_arguments, inference_options
 from sr_lab.inference import run_padded
 from sr_lab.tiling import upscale_tiled
-
-
-def conv_flops(model: torch.nn.Module, size: int) -> int:
-    """Multiply-adds x 2 of every convolution for a size x size input (one forward)."""
-    total = 0
-
-    def count(module: torch.nn.Module, inputs: tuple, output: torch.Tensor) -> None:
-        nonlocal total
-        k = (
-            module.weight[0].numel()
-            if isinstance(module, torch.nn.Conv2d)
-            else (module.weight.shape[0] * module.weight[0, 0].numel())
-        )
-        total += 2 * k * output.numel()
-
-    hooks = [
-        m.register_forward_hook(count)
-        for m in model.modules()
-        if isinstance(m, torch.nn.Conv2d | torch.nn.ConvTranspose2d)
-    ]
-    pad, _ = model.padding()
-    with torch.no_grad():
-        model(torch.zeros(1, model.in_channels, size + 2 * pad, size + 2 * pad))
-    for hook in hooks:
-        hook.remove()
-    return total
-
-
-def matmul_flops_per_s(n: int = 2048, repeats: int = 5) -> float:
-    """This machine's fp32 matrix-multiply rate, measured now."""
-    a, b = torch.rand(n, n), torch.rand(n, n)
-    a @ b
-    start = time.perf_counter()
-    for _ in range(repeats):
-        a @ b
-    return 2 * n**3 * repeats / (time.perf_counter() - start)
 
 
 def peak_rss_mb() -> float:
@@ -104,7 +69,7 @@ def bench_infer(args: argparse.Namespace) -> dict:
                 "megapixels_per_s": round(size * size / 1e6 / tiled["seconds"], 4),
                 "peak_rss_mb": tiled["peak_rss_mb"],
                 "whole_peak_rss_mb": whole and whole["peak_rss_mb"],
-                "flop_bound_s": round(conv_flops(model, size) / rate, 3),
+                "flop_bound_s": round(conv_flops(model, size + 2 * model.padding()[0]) / rate, 3),
             }
         )
     return {

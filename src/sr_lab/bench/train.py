@@ -1,5 +1,8 @@
 """``bench train``: training samples/s per model and variant (fp32, bf16-mixed,
-channels_last), through SRModule and a Lightning Trainer against a bare PyTorch loop."""
+channels_last), through SRModule and a Lightning Trainer against a bare PyTorch loop, and the
+model FLOP utilisation: achieved training FLOP/s (3x the forward convolutions: forward, input
+gradients, weight gradients) over this machine's matrix-multiply rate in the same precision,
+both measured in the same run."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from sr_lab import models, schedules
+from sr_lab.bench.flops import conv_flops, matmul_flops_per_s
 from sr_lab.models.base import SRModel
 from sr_lab.module import SRModule
 from sr_lab.protocols import SRMetrics
@@ -98,12 +102,16 @@ def lightning_loop(model_name: str, variant: str, batches: list[tuple], warmup: 
 
 def bench_train(args: argparse.Namespace) -> dict:
     """Training samples/s per model and variant, Lightning against a bare loop."""
+    rates = {"fp32": matmul_flops_per_s(torch.float32), "bf16": matmul_flops_per_s(torch.bfloat16)}
     runs = []
     for name in args.models.split(","):
         batches = make_batches(name, args.batch_size, args.patch_size, args.steps + args.warmup)
+        model = models.build(name)
+        flops = 3 * conv_flops(model, args.patch_size // model.scale)
         for variant in args.variants.split(","):
             bare = bare_loop(name, variant, batches, args.warmup)
             lit = lightning_loop(name, variant, batches, args.warmup)
+            rate = rates["bf16" if variant == "bf16-mixed" else "fp32"]
             runs.append(
                 {
                     "model": name,
@@ -111,6 +119,9 @@ def bench_train(args: argparse.Namespace) -> dict:
                     "bare_samples_per_s": round(bare, 2),
                     "lightning_samples_per_s": round(lit, 2),
                     "overhead_pct": round(100 * (bare / lit - 1), 2),
+                    "gflop_per_sample": round(flops / 1e9, 4),
+                    "training_gflops_per_s": round(lit * flops / 1e9, 1),
+                    "mfu_pct": round(100 * lit * flops / rate, 1),
                 }
             )
     return {
@@ -118,6 +129,7 @@ def bench_train(args: argparse.Namespace) -> dict:
         "patch_size": args.patch_size,
         "steps": args.steps,
         "threads": torch.get_num_threads(),
+        "matmul_gflops": {k: round(v / 1e9, 1) for k, v in rates.items()},
         "runs": runs,
     }
 

@@ -3,7 +3,7 @@ keys first, so each DDP rank decodes only its own shard."""
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -11,24 +11,33 @@ import numpy as np
 from sr_lab.data.image import ImageError, list_images, load_rgb
 from sr_lab.data.synthetic import synthetic_illustration
 
+Folders = str | Path | Sequence[str | Path]
+
+
+def as_folders(value: Folders) -> list[Path]:
+    """One folder or a list of them, as paths."""
+    return [Path(value)] if isinstance(value, str | Path) else [Path(v) for v in value]
+
 
 class FolderSource:
-    """Images under ``train`` (recursive); validation from ``val``, or else the last
-    ``val_count`` training files held out."""
+    """Images under ``train`` (a folder or a list of folders, each searched recursively);
+    validation from ``val`` (likewise), or else the last ``val_count`` training files held out."""
 
-    def __init__(self, train: str | Path, val: str | Path | None = None, val_count: int = 0):
-        self.train, self.val, self.val_count = Path(train), val and Path(val), val_count
+    def __init__(self, train: Folders, val: Folders | None = None, val_count: int = 0):
+        self.train = as_folders(train)
+        self.val = None if val is None else as_folders(val)
+        self.val_count = val_count
         if val is None and val_count < 1:
             raise ValueError("folder data: give a val folder or a val_count >= 1 to hold out")
 
     def keys(self, split: str) -> list[Hashable]:
         if split == "val" and self.val is not None:
-            return list_images(self.val)
-        files = list_images(self.train)
+            return [f for folder in self.val for f in list_images(folder)]
+        files = [f for folder in self.train for f in list_images(folder)]
         if self.val is None:
             if len(files) <= self.val_count:
                 raise ImageError(
-                    self.train,
+                    self.location("train"),
                     f"{len(files)} images, cannot hold out {self.val_count} for validation",
                 )
             return files[-self.val_count :] if split == "val" else files[: -self.val_count]
@@ -39,7 +48,8 @@ class FolderSource:
 
     def location(self, split: str) -> str:
         """Where ``split`` comes from, for messages."""
-        return str(self.val if split == "val" and self.val is not None else self.train)
+        folders = self.val if split == "val" and self.val is not None else self.train
+        return ", ".join(map(str, folders))
 
 
 class SyntheticSource:
