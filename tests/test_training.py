@@ -13,7 +13,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from conftest import ROOT, run_module
 from sr_lab import models
-from sr_lab.config import compose
+from sr_lab.config import compose, cpu_training_precision
 from sr_lab.evaluate import evaluate
 from sr_lab.train import train
 
@@ -59,6 +59,32 @@ def test_validation_scores_are_the_evaluators(
     assert scores["bicubic"]["mean"]["psnr"] == pytest.approx(metrics["val/bicubic_psnr"], abs=1e-6)
     assert scores["bicubic"]["mean"]["ssim"] == pytest.approx(metrics["val/bicubic_ssim"], abs=1e-9)
     assert scores["run/best"]["mean"]["psnr"] == pytest.approx(metrics["val/psnr"], abs=0.01)
+
+
+def test_channels_last_trains_the_same_model(tmp_path: Path) -> None:
+    plain = train(compose_train(tmp_path / "plain", "model=dcscn8"))
+    fast = train(compose_train(tmp_path / "fast", "model=dcscn8", "channels_last=true"))
+    assert fast["val/psnr"] == pytest.approx(plain["val/psnr"], abs=0.05)
+    state = torch.load(tmp_path / "fast/checkpoints/last.ckpt", weights_only=True)["state_dict"]
+    weight = state["model.features.0.0.weight"]
+    assert weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous()
+
+
+def test_cpu_budget_recipe_composes_and_runs(tmp_path: Path, datasets_dir: Path) -> None:
+    if not (datasets_dir / "BSD200").is_dir():
+        pytest.skip(f"BSD200 not found under {datasets_dir}")
+    overrides = ["experiment=cpu_budget", f"paths.data_root={datasets_dir}", "data.limit_images=2"]
+    cfg = compose_train(tmp_path, *overrides)
+    assert cfg.trainer.precision == cpu_training_precision()
+    assert (cfg.trainer.max_steps, cfg.channels_last) == (45000, True)
+    metrics = train(cfg)  # debug=smoke keeps it to 3 steps and one validation
+    assert metrics["val/psnr"] > 0 and (tmp_path / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_precision_follows_native_bf16() -> None:
+    assert cpu_training_precision({"avx2", "fma"}) == "32-true"
+    assert cpu_training_precision({"avx512f", "avx512_bf16"}) == "bf16-mixed"
+    assert cpu_training_precision({"amx_bf16"}) == "bf16-mixed"
 
 
 def test_resume_reaches_the_same_weights(tmp_path: Path) -> None:

@@ -1,10 +1,11 @@
-"""Where sr_lab's Hydra configs live, and composing them from library code and tests."""
+"""Where sr_lab's Hydra configs live, composing them from library code and tests, and the
+resolvers the configs use (importing this module registers them)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
 
@@ -16,3 +17,25 @@ def compose(name: str, overrides: list[str] | tuple[str, ...] = ()) -> DictConfi
 
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         return hydra_compose(name, overrides=list(overrides))
+
+
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:
+    """The CPU's feature flags (Linux); empty where they cannot be read."""
+    try:
+        lines = cpuinfo.read_text().splitlines()
+    except OSError:
+        return set()
+    return next(
+        (set(line.split(":", 1)[1].split()) for line in lines if line.startswith("flags")), set()
+    )
+
+
+def cpu_training_precision(flags: set[str] | None = None) -> str:
+    """``bf16-mixed`` on CPUs with native bf16 (AVX512-BF16 or AMX), else ``32-true``: bf16
+    without hardware support is emulated and many times slower than fp32."""
+    flags = cpu_flags() if flags is None else flags
+    return "bf16-mixed" if flags & {"avx512_bf16", "amx_bf16"} else "32-true"
+
+
+# ${cpu_precision:} in configs: the precision that is fastest on this machine's CPU
+OmegaConf.register_new_resolver("cpu_precision", cpu_training_precision, replace=True)

@@ -15,6 +15,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import TensorBoardLogger
 
+from sr_lab import config  # noqa: F401  (registers the configs' resolvers)
 from sr_lab.cli import run_or_exit
 from sr_lab.models.base import SRModel
 from sr_lab.module import SRModule
@@ -66,6 +67,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         build(cfg, "optimizer"),
         build(cfg, "scheduler"),
         build(cfg, "metrics"),
+        channels_last=cfg.channels_last,
     )
     callbacks = [build(cfg.callbacks, name) for name in cfg.callbacks]
     loggers = [build(cfg.logger, name) for name in cfg.get("logger") or {}]
