@@ -214,8 +214,10 @@ def test_ready_lr_folder_gives_the_same_scores(config, folder: Path, tmp_path: P
         image.resize(image.size, Image.Resampling.NEAREST).rotate(180).save(path)
     rotated = evaluate(config(dataset=str(folder), protocol="waifu2x", lr_dataset=str(lr_dir)))
     assert scores_only(rotated) != scores_only(generated)
-    with pytest.raises(ValueError, match="lr_dataset takes ready LR images"):
+    with pytest.raises(ValueError, match="ready LR images: jpeg_quality does not apply"):
         evaluate(config(dataset=str(folder), lr_dataset=str(lr_dir), jpeg_quality=80))
+    with pytest.raises(ValueError, match="the patches protocol degrades each patch itself"):
+        evaluate(config(dataset=str(folder), lr_dataset=str(lr_dir), protocol="patches"))
     Image.new("RGB", (10, 10)).save(lr_dir / "0.png")
     with pytest.raises(ImageError, match=r"0.png: LR 10x10 is not HR / 2"):
         evaluate(config(dataset=str(folder), protocol="waifu2x", lr_dataset=str(lr_dir)))

@@ -175,10 +175,12 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     lr_folder = Path(cfg.lr_dataset) if cfg.get("lr_dataset") else None
     if lr_folder is not None and (len(folders) != 1 or not lr_folder.is_dir()):
         raise ValueError(f"lr_dataset={lr_folder} needs an existing folder and exactly one dataset")
-    if lr_folder is not None and (cfg.jpeg_quality is not None or not protocol.takes_ready_lr):
+    if lr_folder is not None and cfg.jpeg_quality is not None:
+        raise ValueError("lr_dataset takes ready LR images: jpeg_quality does not apply")
+    if lr_folder is not None and not protocol.takes_ready_lr:
         raise ValueError(
-            f"lr_dataset takes ready LR images: jpeg_quality and the {protocol.name} protocol "
-            "don't apply"
+            f"lr_dataset takes ready LR images: the {protocol.name} protocol degrades each "
+            "patch itself"
         )
     if cfg.jpeg_quality is not None and not 1 <= cfg.jpeg_quality <= 100:
         raise ValueError(f"jpeg_quality must be in 1..100 (got {cfg.jpeg_quality})")
