@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 from hydra.errors import ConfigCompositionException
+from hydra.utils import instantiate
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from conftest import ROOT, run_module
@@ -76,9 +77,25 @@ def test_cpu_budget_recipe_composes_and_runs(tmp_path: Path, datasets_dir: Path)
     overrides = ["experiment=cpu_budget", f"paths.data_root={datasets_dir}", "data.limit_images=2"]
     cfg = compose_train(tmp_path, *overrides)
     assert cfg.trainer.precision == cpu_training_precision()
-    assert (cfg.trainer.max_steps, cfg.channels_last) == (35000, True)
+    assert (cfg.trainer.max_steps, cfg.channels_last) == (31500, True)
     metrics = train(cfg)  # debug=smoke keeps it to 3 steps and one validation
     assert metrics["val/psnr"] > 0 and (tmp_path / "checkpoints" / "last.ckpt").is_file()
+
+
+@pytest.mark.parametrize(
+    ("recipe", "params", "steps", "patch", "lr"),
+    [("dcscn_paper", 1_561_551, 75600, 96, 0.002), ("waifu2x_upconv7", 552_480, -1, 48, 0.00025)],
+)
+def test_paper_recipes_compose_and_run(
+    tmp_path: Path, datasets_dir: Path, recipe: str, params: int, steps: int, patch: int, lr: float
+) -> None:
+    if not (datasets_dir / "BSD200").is_dir():
+        pytest.skip(f"BSD200 not found under {datasets_dir}")
+    overrides = [f"experiment={recipe}", f"paths.data_root={datasets_dir}", "trainer=cpu"]
+    full = compose("train", overrides)
+    assert sum(p.numel() for p in instantiate(full.model).parameters()) == params
+    assert (full.trainer.max_steps, full.data.patch_size, full.optimizer.lr) == (steps, patch, lr)
+    assert train(compose_train(tmp_path, *overrides))["val/psnr"] > 0  # debug=smoke: 3 steps
 
 
 def test_precision_follows_native_bf16() -> None:
