@@ -63,7 +63,7 @@ def test_validation_scores_are_the_evaluators(
 
 
 def test_channels_last_trains_the_same_model(tmp_path: Path) -> None:
-    plain = train(compose_train(tmp_path / "plain", "model=dcscn8"))
+    plain = train(compose_train(tmp_path / "plain", "model=dcscn8", "channels_last=false"))
     fast = train(compose_train(tmp_path / "fast", "model=dcscn8", "channels_last=true"))
     assert fast["val/psnr"] == pytest.approx(plain["val/psnr"], abs=0.05)
     state = torch.load(tmp_path / "fast/checkpoints/last.ckpt", weights_only=True)["state_dict"]
@@ -96,6 +96,13 @@ def test_paper_recipes_compose_and_run(
     assert sum(p.numel() for p in instantiate(full.model).parameters()) == params
     assert (full.trainer.max_steps, full.data.patch_size, full.optimizer.lr) == (steps, patch, lr)
     assert train(compose_train(tmp_path, *overrides))["val/psnr"] > 0  # debug=smoke: 3 steps
+
+
+def test_cpu_trainers_default_to_the_fast_layout_and_precision() -> None:
+    cpu = compose("train", ["trainer=cpu"])
+    assert (cpu.channels_last, cpu.trainer.precision) == (True, cpu_training_precision())
+    gpu = compose("train", ["trainer=gpu"])
+    assert (gpu.channels_last, gpu.trainer.precision) == (False, "32-true")
 
 
 def test_precision_follows_native_bf16() -> None:

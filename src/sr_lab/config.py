@@ -37,5 +37,16 @@ def cpu_training_precision(flags: set[str] | None = None) -> str:
     return "bf16-mixed" if flags & {"avx512_bf16", "amx_bf16"} else "32-true"
 
 
+def trains_on_cpu(accelerator: str) -> bool:
+    """Whether a trainer with this ``accelerator`` runs on the CPU (``auto`` without CUDA)."""
+    if accelerator == "auto":
+        import torch
+
+        return not torch.cuda.is_available()
+    return accelerator == "cpu"
+
+
 # ${cpu_precision:} in configs: the precision that is fastest on this machine's CPU
 OmegaConf.register_new_resolver("cpu_precision", cpu_training_precision, replace=True)
+# ${on_cpu:${trainer.accelerator}}: true where that trainer runs on the CPU
+OmegaConf.register_new_resolver("on_cpu", trains_on_cpu, replace=True)
