@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from sr_lab import models
 from sr_lab.baseline import BASELINE
 from sr_lab.cli import make_parser, run_or_exit
 from sr_lab.data.degradation import make_degradation
@@ -75,8 +76,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--weights",
         nargs="+",
-        required=True,
-        help="weights files (waifu2x JSON, sr_lab file, checkpoint) or lanczos",
+        default=[models.BUILTIN],
+        help="weights files (waifu2x JSON, sr_lab file, checkpoint), builtin (the model "
+        "shipped with sr_lab) or lanczos (default: builtin)",
     )
     parser.add_argument("-o", "--output", type=Path, required=True, help="PNG to write")
     parser.add_argument("--scale", type=int, default=2, help="upscaling factor (default: 2)")

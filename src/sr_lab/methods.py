@@ -16,7 +16,9 @@ from sr_lab.tiling import DEFAULT_OPTIONS, InferenceOptions
 
 def label_of(path: Path) -> str:
     """A weights file's short name: its two folders and stem, or ``RUN/stem`` for a file under
-    a training run's ``checkpoints/``."""
+    a training run's ``checkpoints/``; ``builtin`` for the shipped model."""
+    if str(path) == models.BUILTIN:
+        return models.BUILTIN
     folders = [path.parent.parent.name, path.parent.name]
     if folders[1] == "checkpoints":
         folders = folders[:1]

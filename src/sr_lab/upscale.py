@@ -57,7 +57,7 @@ def load_checked(path: Path, name: str | None, scale: int) -> SRModel:
 def resolve_models(args: argparse.Namespace, options: InferenceOptions) -> list[SRModel]:
     """The models to run in turn: one pass, or two 2x passes for --scale 4 (noise in the first)."""
     weights = Path(args.weights)
-    if weights.is_dir():
+    if args.weights != models.BUILTIN and weights.is_dir():
         first = waifu2x_file(weights, args.noise, args.scale)
         passes = [first] if args.scale < 4 else [first, waifu2x_file(weights, -1, 2)]
     else:
@@ -117,9 +117,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--weights",
-        required=True,
-        help="waifu2x JSON model, sr_lab model or training checkpoint, or a "
-        "waifu2x model folder (e.g. .../upconv_7/art) chosen by --noise/--scale",
+        default=models.BUILTIN,
+        help="waifu2x JSON model, sr_lab model or training checkpoint, a waifu2x model "
+        "folder (e.g. .../upconv_7/art) chosen by --noise/--scale, or builtin: the 2x "
+        "photo model shipped with sr_lab, no denoising (default: builtin)",
     )
     parser.add_argument(
         "--model", choices=models.names(), help="check that the weights hold this architecture"

@@ -1,14 +1,20 @@
-"""Save and load models: sr_lab files (architecture + config + weights), training checkpoints,
-bare state dicts and waifu2x JSON, detected from the file itself."""
+"""Save and load models: sr_lab files (architecture + config + weights, as a PyTorch file or as
+safetensors with the architecture in its metadata), training checkpoints, bare state dicts and
+waifu2x JSON, detected from the file itself."""
 
 from __future__ import annotations
 
+import json
 import pickle
 import zipfile
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
 
 from sr_lab.atomic import atomic_write
 from sr_lab.models.base import SRModel
@@ -16,19 +22,46 @@ from sr_lab.models.registry import ARCHITECTURES, build, names
 from sr_lab.models.waifu2x_json import ModelFileError, read_waifu2x_json
 
 FORMAT_KEY = "sr_lab_model"
+BUILTIN = "builtin"
+BUILTIN_FILE = "dcscn8_x2.pt"
+
+
+def builtin_path() -> Path:
+    """The model shipped inside the package (its card is ``dcscn8_x2.md`` beside it): what
+    ``builtin`` names wherever a weights file is asked for."""
+    return Path(str(resources.files("sr_lab") / "weights" / BUILTIN_FILE))
 
 
 def save(model: SRModel, path: str | Path) -> None:
-    """Write ``model`` as a PyTorch file holding its architecture, config and state dict.
+    """Write ``model`` with its architecture, config and state dict: a ``.safetensors`` file
+    (the architecture as JSON under the metadata key ``sr_lab_model``) or else a PyTorch file.
 
     The file is written atomically, so an interrupted save never leaves a truncated model.
     """
-    payload = {
-        FORMAT_KEY: {"arch": model.arch, "config": model.config},
-        "state_dict": model.state_dict(),
-    }
+    meta = {"arch": model.arch, "config": model.config}
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
     with atomic_write(path) as f:
-        torch.save(payload, f)
+        if Path(path).suffix.lower() == ".safetensors":
+            f.write(save_safetensors(state, metadata={FORMAT_KEY: json.dumps(meta)}))
+        else:
+            torch.save({FORMAT_KEY: meta, "state_dict": state}, f)
+
+
+def _read_safetensors(path: Path) -> dict[str, Any]:
+    """A safetensors file as the payload a PyTorch sr_lab file holds (or a bare state dict)."""
+    data = path.read_bytes()
+    try:
+        state = load_safetensors(data)
+        header = json.loads(data[8 : 8 + int.from_bytes(data[:8], "little")])
+    except (SafetensorError, ValueError) as err:
+        raise ModelFileError(path, f"not a safetensors file ({err})") from None
+    meta = header.get("__metadata__", {}).get(FORMAT_KEY)
+    if meta is None:
+        return state
+    try:
+        return {FORMAT_KEY: json.loads(meta), "state_dict": state}
+    except json.JSONDecodeError:
+        raise ModelFileError(path, f"its {FORMAT_KEY} metadata is not JSON") from None
 
 
 def _load_state(path: Path, model: SRModel, state: dict[str, Any]) -> SRModel:
@@ -62,17 +95,21 @@ def _match_preset(path: Path, state: dict[str, Any]) -> SRModel:
 def load(path: str | Path, **overrides: Any) -> SRModel:
     """Load any supported weights file; nothing is returned half-loaded.
 
-    ``overrides`` (e.g. ``scale=2`` for a vgg7 JSON) adjust what the file implies.
+    ``overrides`` (e.g. ``scale=2`` for a vgg7 JSON) adjust what the file implies;
+    ``builtin`` is the shipped model.
     """
-    path = Path(path)
+    path = builtin_path() if str(path) == BUILTIN else Path(path)
     if not path.is_file():
         raise ModelFileError(path, "no such file")
     if path.suffix.lower() == ".json":
         return read_waifu2x_json(path, **overrides)
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile) as err:
-        raise ModelFileError(path, f"not a PyTorch weights file ({err})") from None
+    if path.suffix.lower() == ".safetensors":
+        payload = _read_safetensors(path)
+    else:
+        try:
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+        except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile) as err:
+            raise ModelFileError(path, f"not a PyTorch weights file ({err})") from None
     if not isinstance(payload, dict):
         raise ModelFileError(path, f"expected a dict of weights, found {type(payload).__name__}")
     if FORMAT_KEY in payload:
