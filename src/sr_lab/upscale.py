@@ -18,7 +18,7 @@ from tqdm import tqdm
 from sr_lab import models
 from sr_lab.cli import add_inference_arguments, inference_options, make_parser, run_or_exit
 from sr_lab.data.image import ImageError, list_images, open_image, save_image
-from sr_lab.inference import upscale_image
+from sr_lab.inference import doublings, doublings_to, resize_to, target_size, upscale_image
 from sr_lab.models import SRModel
 from sr_lab.tiling import TTA_LEVELS, InferenceOptions, tile_count
 
@@ -43,35 +43,51 @@ def waifu2x_file(folder: Path, noise: int, scale: int) -> Path:
     return path
 
 
-def load_checked(path: Path, name: str | None, scale: int) -> SRModel:
+def load_checked(path: Path, name: str | None, need: int) -> SRModel:
+    """Load one pass's weights, checking the architecture (``--model``) and the model's scale."""
     model = models.load(path)
     if name is not None and models.build(name).arch != model.arch:
         raise UsageError(f"--model {name} but {path} holds a {model.arch}")
-    if model.scale != min(scale, 2):
-        raise UsageError(
-            f"{path} is a {model.scale}x model; --scale {scale} needs a {min(scale, 2)}x model"
-        )
+    if model.scale != need:
+        what = "a 1x (denoising)" if need == 1 else "a 2x"
+        raise UsageError(f"{path} is a {model.scale}x model; this pass needs {what} model")
     return model
 
 
-def resolve_models(args: argparse.Namespace, options: InferenceOptions) -> list[SRModel]:
-    """The models to run in turn: one pass, or two 2x passes for --scale 4 (noise in the first)."""
+def pass_files(args: argparse.Namespace, doublings: int) -> list[tuple[Path, int]]:
+    """The weights of each pass and the scale it must have: ``doublings`` 2x passes (the noise
+    model first with --noise), or one 1x noise pass when no upscaling is needed."""
     weights = Path(args.weights)
+    denoise_only = args.noise >= 0 and doublings == 0
     if args.weights != models.BUILTIN and weights.is_dir():
-        first = waifu2x_file(weights, args.noise, args.scale)
-        passes = [first] if args.scale < 4 else [first, waifu2x_file(weights, -1, 2)]
-    else:
-        if args.noise >= 0 and f"noise{args.noise}" not in weights.name:
-            raise UsageError(
-                f"--noise {args.noise}: {weights.name} is not a noise level "
-                f"{args.noise} model (give a waifu2x model folder to choose by level)"
-            )
-        passes = [weights] * (2 if args.scale == 4 else 1)
-    loaded: dict[Path, SRModel] = {}
-    for path in passes:
-        if path not in loaded:
-            loaded[path] = options.prepare(load_checked(path, args.model, args.scale))
-    return [loaded[p] for p in passes]
+        if denoise_only:
+            return [(waifu2x_file(weights, args.noise, 1), 1)]
+        if doublings == 0:
+            return []
+        rest = [waifu2x_file(weights, -1, 2)] * (doublings - 1) if doublings > 1 else []
+        return [(p, 2) for p in [waifu2x_file(weights, args.noise, 2), *rest]]
+    if args.noise >= 0 and f"noise{args.noise}" not in weights.name:
+        raise UsageError(
+            f"--noise {args.noise}: {weights.name} is not a noise level "
+            f"{args.noise} model (give a waifu2x model folder to choose by level)"
+        )
+    return [(weights, 1)] if denoise_only else [(weights, 2)] * doublings
+
+
+class Passes:
+    """The models each image needs, each loaded once and prepared for ``options``."""
+
+    def __init__(self, args: argparse.Namespace, options: InferenceOptions) -> None:
+        self.args, self.options = args, options
+        self.loaded: dict[Path, SRModel] = {}
+
+    def __call__(self, doublings: int) -> list[SRModel]:
+        passes = pass_files(self.args, doublings)
+        for path, need in passes:
+            if path not in self.loaded:
+                model = load_checked(path, self.args.model, need)
+                self.loaded[path] = self.options.prepare(model)
+        return [self.loaded[path] for path, _ in passes]
 
 
 @dataclass
@@ -127,10 +143,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--scale",
+        type=float,
+        help="any factor > 0: 2x passes as many as needed, then an antialiased Lanczos "
+        "downscale to the exact size; 1 only denoises (default: 2)",
+    )
+    parser.add_argument("--width", type=int, help="output width; height keeps the aspect ratio")
+    parser.add_argument(
+        "--height",
         type=int,
-        choices=(1, 2, 4),
-        default=2,
-        help="1 (denoise only), 2, or 4 (2x twice) (default: 2)",
+        help="output height; with --width, the largest size that fits inside both",
     )
     parser.add_argument(
         "--noise",
@@ -158,7 +179,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.tile < 1 or args.batch < 1:
         parser.error("--tile and --batch must be >= 1")
-    if args.scale == 1 and args.noise < 0:
+    if args.width is not None or args.height is not None:
+        if args.scale is not None:
+            parser.error("give --scale or --width/--height, not both")
+        if min(v for v in (args.width, args.height) if v is not None) < 1:
+            parser.error("--width and --height must be >= 1")
+    elif args.scale is None:
+        args.scale = 2.0
+    elif args.scale <= 0:
+        parser.error(f"--scale must be > 0, got {args.scale:g}")
+    elif args.scale == 1 and args.noise < 0:
         parser.error("--scale 1 only denoises: give --noise 0..3")
     if args.device == "auto":
         args.device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -170,7 +200,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def run(args: argparse.Namespace) -> int:
     """Upscale every planned image; return the exit status (1 if any image failed)."""
     options = inference_options(args)
-    passes = resolve_models(args, options)
+    passes = Passes(args, options)
+    if args.scale is not None:  # the same passes for every image: load (and check) them now
+        passes(doublings(args.scale))
     jobs = plan_jobs(args.inputs, args.output, args.format)
     failed, done, mp_in, start = 0, 0, 0.0, time.perf_counter()
     for job in tqdm(jobs, desc="images", unit="img", disable=len(jobs) < 2):
@@ -188,11 +220,12 @@ def run(args: argparse.Namespace) -> int:
             continue
         icc = image.info.get("icc_profile")
         mp_in += image.width * image.height / 1e6
-        for model in passes:
+        size = target_size(image.size, args.scale, args.width, args.height)
+        for model in passes(doublings_to(image.size, size)):
             total = tile_count(image.height, image.width, options)
             with tqdm(total=total, desc=job.source.name, unit="tile", leave=False) as bar:
                 image = upscale_image(model, image, options, bar.update)
-        save_image(image, job.target, icc)
+        save_image(resize_to(image, size), job.target, icc)
         done += 1
     seconds = time.perf_counter() - start
     print(
