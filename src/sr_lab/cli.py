@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from sr_lab import __version__
 from sr_lab.tiling import InferenceOptions
 
 T = TypeVar("T")
@@ -24,10 +25,20 @@ def run_or_exit(function: Callable[..., T], *args: Any) -> T:
 
 
 def make_parser(prog: str, doc: str | None) -> argparse.ArgumentParser:
-    """An argument parser whose help starts with the entry point's docstring, as written."""
-    return argparse.ArgumentParser(
+    """An argument parser whose help starts with the entry point's docstring, as written, and
+    that answers ``--version``."""
+    parser = argparse.ArgumentParser(
         prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--version", action="version", version=f"sr_lab {__version__}")
+    return parser
+
+
+def exit_on_version(argv: list[str] | None = None) -> None:
+    """``--version`` for the Hydra entry points (train, evaluate), before Hydra reads argv."""
+    if "--version" in (sys.argv[1:] if argv is None else argv):
+        print(f"sr_lab {__version__}")
+        raise SystemExit(0)
 
 
 def add_inference_arguments(parser: argparse.ArgumentParser) -> None:

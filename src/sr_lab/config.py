@@ -7,7 +7,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+# The configs ship inside the package (src/sr_lab/conf links to the repository's conf/).
+CONF_DIR = Path(__file__).resolve().parent / "conf"
 
 
 def compose(name: str, overrides: list[str] | tuple[str, ...] = ()) -> DictConfig:

@@ -24,7 +24,8 @@ from PIL import Image
 from tqdm import tqdm
 
 from sr_lab.atomic import atomic_write
-from sr_lab.cli import run_or_exit
+from sr_lab.cli import exit_on_version, run_or_exit
+from sr_lab.config import CONF_DIR
 from sr_lab.data.degradation import SUBSAMPLING, Degradation, jpeg_roundtrip
 from sr_lab.data.image import ImageError, list_images, open_image
 from sr_lab.methods import Upscaler
@@ -237,9 +238,15 @@ def run(cfg: DictConfig) -> None:
     print(f"wrote {output} and {output.with_suffix('.csv')}", file=sys.stderr)
 
 
-@hydra.main(version_base="1.3", config_path="../../conf", config_name="evaluate")
-def main(cfg: DictConfig) -> None:
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="evaluate")
+def hydra_main(cfg: DictConfig) -> None:
     run_or_exit(run, cfg)
+
+
+def main() -> None:
+    """The console entry point: ``--version``, or Hydra's command line."""
+    exit_on_version()
+    hydra_main()
 
 
 if __name__ == "__main__":

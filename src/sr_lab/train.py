@@ -15,8 +15,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.loggers import TensorBoardLogger
 
-from sr_lab import config  # noqa: F401  (registers the configs' resolvers)
-from sr_lab.cli import run_or_exit
+from sr_lab.cli import exit_on_version, run_or_exit
+from sr_lab.config import CONF_DIR  # importing it registers the configs' resolvers
 from sr_lab.models.base import SRModel
 from sr_lab.module import SRModule
 
@@ -77,9 +77,15 @@ def train(cfg: DictConfig) -> dict[str, float]:
     return {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
 
 
-@hydra.main(version_base="1.3", config_path="../../conf", config_name="train")
-def main(cfg: DictConfig) -> float | None:
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
+def hydra_main(cfg: DictConfig) -> float | None:
     return run_or_exit(train, cfg).get(cfg.optimized_metric)
+
+
+def main() -> None:
+    """The console entry point: ``--version``, or Hydra's command line."""
+    exit_on_version()
+    hydra_main()
 
 
 if __name__ == "__main__":

@@ -6,15 +6,14 @@ Each command prints one JSON object, so results can be compared and recorded
 
 from __future__ import annotations
 
-import argparse
 import json
 
 from sr_lab.bench import data, infer, train
-from sr_lab.cli import run_or_exit
+from sr_lab.cli import make_parser, run_or_exit
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m sr_lab.bench", description=__doc__)
+    parser = make_parser("python -m sr_lab.bench", __doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     for module in (data, train, infer):
         module.register(commands)
