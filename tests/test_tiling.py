@@ -3,11 +3,14 @@ checked."""
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 import pytest
 import torch
 
 from sr_lab import dihedral, models
+from sr_lab.cli import add_inference_arguments, inference_options
 from sr_lab.inference import run_padded
 from sr_lab.tiling import InferenceOptions, tile_count, upscale_tiled
 
@@ -105,3 +108,13 @@ def test_one_image_at_a_time(image: torch.Tensor) -> None:
 def test_bad_options(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         InferenceOptions(**kwargs)
+
+
+def test_bf16_falls_back_to_fp32_without_native_bf16(capsys: pytest.CaptureFixture) -> None:
+    parser = argparse.ArgumentParser()
+    add_inference_arguments(parser)
+    args = parser.parse_args(["--bf16"])
+    assert inference_options(args, {"avx2", "fma"}).precision == "fp32"
+    assert "no native bf16" in capsys.readouterr().err
+    assert inference_options(args, {"avx512f", "avx512_bf16"}).precision == "bf16"
+    assert capsys.readouterr().err == ""

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sr_lab import __version__
+from sr_lab.config import cpu_training_precision
 from sr_lab.tiling import InferenceOptions
 
 T = TypeVar("T")
@@ -71,15 +72,24 @@ def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def inference_options(args: argparse.Namespace) -> InferenceOptions:
+def inference_options(args: argparse.Namespace, flags: set[str] | None = None) -> InferenceOptions:
     """The engine's options from flags added by ``add_inference_arguments`` (and, where the
-    command has them, --tta and --device)."""
+    command has them, --tta and --device). ``--bf16`` on a CPU without native bf16 (``flags``:
+    this machine's) would be emulated and many times slower: fp32 runs instead, with a notice."""
+    device = getattr(args, "device", "cpu")
+    bf16 = args.bf16
+    if bf16 and device == "cpu" and cpu_training_precision(flags) != "bf16-mixed":
+        print(
+            "note: this CPU has no native bf16 (AVX512-BF16, AMX); --bf16 runs as fp32",
+            file=sys.stderr,
+        )
+        bf16 = False
     return InferenceOptions(
         tile=args.tile,
         batch=args.batch,
         tta=getattr(args, "tta", 1),
-        precision="bf16" if args.bf16 else "fp32",
+        precision="bf16" if bf16 else "fp32",
         channels_last=args.channels_last,
         exact=not args.fast,
-        device=getattr(args, "device", "cpu"),
+        device=device,
     )
