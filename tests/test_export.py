@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from conftest import run_module
 from sr_lab import models
-from sr_lab.export import TOLERANCE, export, onnx_bytes, onnx_error
+from sr_lab.export import TOLERANCE, export
+from sr_lab.onnx_graph import onnx_bytes, onnx_error
+from sr_lab.tiling import InferenceOptions
 
 onnx = pytest.importorskip("onnx", reason="onnx is an optional extra: pip install sr_lab[onnx]")
 pytest.importorskip("onnxruntime", reason="onnxruntime is an optional extra (sr_lab[onnx])")
@@ -69,3 +73,40 @@ def test_export_cli_writes_and_refuses(tmp_path: Path) -> None:
         assert refused.returncode == 2 and message in refused.stderr
         assert refused.stderr.count("\n") == 1
     assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "m.txt").exists()
+
+
+def test_onnxruntime_backend_upscales_like_torch(waifu2x_dir: Path, tmp_path: Path) -> None:
+    source = tmp_path / "in.png"
+    Image.open(waifu2x_dir / "images" / "tone.png").crop((0, 0, 70, 50)).save(source)  # RGBA
+    art = waifu2x_dir / "models/upconv_7/art/scale2.0x_model.json"
+    common = ["--weights", art, "--tile", "32", "--tta", "2"]
+    outputs = {}
+    for backend in ("torch", "onnxruntime"):
+        outputs[backend] = tmp_path / f"{backend}.png"
+        args = [source, "-o", outputs[backend], *common, "--backend", backend]
+        done = run_module("sr_lab.upscale", *args)
+        assert done.returncode == 0, done.stderr
+    torch_out, onnx_out = (np.asarray(Image.open(p), np.int16) for p in outputs.values())
+    assert onnx_out.shape == torch_out.shape == (100, 140, 4)
+    assert np.abs(onnx_out - torch_out).max() <= 1
+    graph = tmp_path / "art.onnx"
+    export(str(art), graph)
+    from_file = tmp_path / "from_file.png"
+    done = run_module("sr_lab.upscale", source, "-o", from_file, "--weights", graph, "--tta", "2")
+    assert done.returncode == 0, done.stderr
+    assert np.abs(np.asarray(Image.open(from_file), np.int16) - onnx_out).max() <= 1
+
+
+def test_onnx_files_without_sr_lab_metadata_and_bad_options_are_refused(tmp_path: Path) -> None:
+    plain = tmp_path / "plain.onnx"
+    node = onnx.helper.make_node("Identity", ["input"], ["output"])
+    value = onnx.helper.make_tensor_value_info("input", onnx.TensorProto.FLOAT, None)
+    out = onnx.helper.make_tensor_value_info("output", onnx.TensorProto.FLOAT, None)
+    onnx.save(onnx.helper.make_model(onnx.helper.make_graph([node], "g", [value], [out])), plain)
+    with pytest.raises(models.ModelFileError, match="without sr_lab's sr_lab_model metadata"):
+        models.load(plain)
+    (tmp_path / "junk.onnx").write_bytes(b"junk")
+    with pytest.raises(models.ModelFileError, match="junk.onnx: not an ONNX graph"):
+        models.load(tmp_path / "junk.onnx")
+    with pytest.raises(ValueError, match="onnxruntime backend runs fp32 on the CPU"):
+        InferenceOptions(backend="onnxruntime", precision="bf16")

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from sr_lab import __version__
 from sr_lab.config import cpu_training_precision
-from sr_lab.tiling import InferenceOptions
+from sr_lab.tiling import BACKENDS, InferenceOptions
 
 T = TypeVar("T")
 
@@ -66,6 +66,13 @@ def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
         "output",
     )
     parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="torch",
+        help="torch, or onnxruntime: the model exported to ONNX on the fly (or a .onnx file "
+        "from sr_lab.export), on the CPU (default: torch)",
+    )
+    parser.add_argument(
         "--channels-last",
         action="store_true",
         help="channels_last memory format (faster with --fast on many CPUs)",
@@ -92,4 +99,5 @@ def inference_options(args: argparse.Namespace, flags: set[str] | None = None) -
         channels_last=args.channels_last,
         exact=not args.fast,
         device=device,
+        backend=args.backend,
     )

@@ -10,73 +10,15 @@ architecture and config as metadata, which ``sr_lab.models.load`` reads back.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import copy
-import io
-import json
-import logging
-import warnings
 from pathlib import Path
-
-import numpy as np
-import torch
 
 from sr_lab import models
 from sr_lab.atomic import atomic_write
 from sr_lab.cli import make_parser, run_or_exit
-from sr_lab.models import SRModel
-from sr_lab.models.files import FORMAT_KEY
+from sr_lab.onnx_graph import onnx_bytes, onnx_error
 
 ONNX_OPSETS = (18, 19, 20, 21, 22, 23)
 TOLERANCE = {"fp32": 1e-4, "fp16": 1e-2}  # largest |onnxruntime - PyTorch| kept, in [0, 1]
-
-
-def onnx_bytes(model: SRModel, opset: int = 18, fp16: bool = False) -> bytes:
-    """``model`` as a serialised ONNX graph (batch, height and width dynamic); its geometry
-    (arch, config, scale, offset, context) is in the metadata under ``sr_lab_model``."""
-    import onnx
-
-    dtype = torch.float16 if fp16 else torch.float32
-    net = copy.deepcopy(model).to(dtype).eval()
-    side = 2 * model.context + 8
-    example = torch.rand(1, model.in_channels, side, side, dtype=dtype)
-    dims = {0: torch.export.Dim("batch"), 2: torch.export.Dim("height", min=1)}
-    dims[3] = torch.export.Dim("width", min=1)
-    logging.getLogger("torch.onnx").setLevel(logging.ERROR)  # "torchvision is not installed"
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")
-        program = torch.onnx.export(
-            net,
-            (example,),
-            input_names=["input"],
-            output_names=["output"],
-            dynamic_shapes=(dims,),
-            opset_version=opset,
-            dynamo=True,
-        )
-    proto = program.model_proto
-    geometry = {"scale": model.scale, "offset": model.offset, "context": model.context}
-    meta = {"arch": model.arch, "config": model.config, **geometry}
-    onnx.helper.set_model_props(proto, {FORMAT_KEY: json.dumps(meta)})
-    return proto.SerializeToString()
-
-
-def onnx_error(model: SRModel, graph: bytes, fp16: bool = False, seed: int = 0) -> float:
-    """Largest |onnxruntime - PyTorch| on a seeded random image of an odd size (both fp32 in,
-    the graph's own precision inside)."""
-    import onnxruntime
-
-    session = onnxruntime.InferenceSession(graph, providers=["CPUExecutionProvider"])
-    generator = torch.Generator().manual_seed(seed)
-    side = 2 * model.context + 9
-    x = torch.rand(1, model.in_channels, side, side + 6, generator=generator)
-    feed = x.half() if fp16 else x
-    got = session.run(None, {"input": feed.numpy()})[0].astype(np.float32)
-    with torch.no_grad():
-        want = model.eval()(x).numpy()
-    if got.shape != want.shape:
-        raise ValueError(f"onnxruntime gave shape {got.shape}, PyTorch {want.shape}")
-    return float(np.abs(got - want).max())
 
 
 def export(weights: str, output: Path, opset: int = 18, fp16: bool = False) -> str:
@@ -92,7 +34,7 @@ def export(weights: str, output: Path, opset: int = 18, fp16: bool = False) -> s
         return f"wrote {output} ({model.arch}, {output.stat().st_size / 1e6:.2f} MB)"
     graph = onnx_bytes(model, opset, fp16)
     precision = "fp16" if fp16 else "fp32"
-    error = onnx_error(model, graph, fp16)
+    error = onnx_error(model, graph)
     if error > TOLERANCE[precision]:
         raise ValueError(
             f"onnxruntime differs from PyTorch by {error:.2g} (over {TOLERANCE[precision]}); "

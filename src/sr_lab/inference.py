@@ -13,7 +13,7 @@ from PIL import Image
 from sr_lab.data.colour import rgb_to_ycbcr, ycbcr_to_rgb
 from sr_lab.data.image import pil_to_tensor, tensor_to_pil
 from sr_lab.models.base import SRModel
-from sr_lab.tiling import DEFAULT_OPTIONS, InferenceOptions, Progress, upscale_tiled
+from sr_lab.tiling import DEFAULT_OPTIONS, InferenceOptions, Progress, placement, upscale_tiled
 
 
 @torch.inference_mode()
@@ -26,11 +26,11 @@ def run_padded(
     neighbours (as waifu2x pads), and what the padding adds beyond ``offset`` is cropped. With
     ``options.exact`` the result is bit-identical to ``tiling.upscale_tiled``.
     """
-    param = next(model.parameters())
+    device, dtype = placement(model)
     pad, crop = model.padding()
     h, w = model.scale * x.shape[-2], model.scale * x.shape[-1]
     with options.runtime():
-        padded = F.pad(x.to(param.device, param.dtype), (pad,) * 4, mode="replicate")
+        padded = F.pad(x.to(device, dtype), (pad,) * 4, mode="replicate")
         return model(padded)[..., crop : crop + h, crop : crop + w]
 
 

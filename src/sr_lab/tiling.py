@@ -21,6 +21,7 @@ from sr_lab.models.base import SRModel
 
 TTA_LEVELS = (1, 2, 4, 8)
 PRECISIONS = ("fp32", "bf16")
+BACKENDS = ("torch", "onnxruntime")
 Progress = Callable[[int], None]
 
 
@@ -41,7 +42,8 @@ def exact_kernels(enabled: bool = True) -> Iterator[None]:
 class InferenceOptions:
     """How models run, from the CLIs and configs to the engine: tile side (input pixels),
     tiles per forward pass, TTA level, precision (fp32 | bf16 autocast), channels_last weights,
-    exact kernels (bit-identical tiling on CPU), and the device."""
+    exact kernels (bit-identical tiling on CPU), the device, and the backend (PyTorch, or the
+    model exported to ONNX and run by onnxruntime on the CPU)."""
 
     tile: int = 256
     batch: int = 1
@@ -50,6 +52,7 @@ class InferenceOptions:
     channels_last: bool = False
     exact: bool = True
     device: str = "cpu"
+    backend: str = "torch"
 
     def __post_init__(self) -> None:
         if not (isinstance(self.tile, int) and isinstance(self.batch, int)):
@@ -62,9 +65,19 @@ class InferenceOptions:
             raise ValueError(f"tta must be one of {TTA_LEVELS}, got {self.tta}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
+        if self.backend == "onnxruntime" and (self.precision, self.device) != ("fp32", "cpu"):
+            raise ValueError("the onnxruntime backend runs fp32 on the CPU (export --fp16 instead)")
 
     def prepare(self, model: SRModel) -> SRModel:
-        """``model`` in eval mode on the device, in the memory format these options ask for."""
+        """``model`` in eval mode on the device, in the memory format these options ask for;
+        for the onnxruntime backend, exported to ONNX (unless it is an ONNX graph already)."""
+        if self.backend == "onnxruntime":
+            from sr_lab.onnx_graph import OnnxRuntimeModel, onnx_bytes
+
+            if not isinstance(model, OnnxRuntimeModel):
+                model = OnnxRuntimeModel(onnx_bytes(model))
         layout = torch.channels_last if self.channels_last else torch.contiguous_format
         return model.eval().to(self.device, memory_format=layout)
 
@@ -75,6 +88,15 @@ class InferenceOptions:
             if self.precision == "bf16":
                 stack.enter_context(torch.autocast(torch.device(self.device).type, torch.bfloat16))
             yield
+
+
+def placement(model: SRModel) -> tuple[torch.device, torch.dtype]:
+    """Where ``model`` runs and in what dtype: its parameters', or fp32 on the CPU for a model
+    without any (an onnxruntime graph)."""
+    param = next(model.parameters(), None)
+    if param is None:
+        return torch.device("cpu"), torch.float32
+    return param.device, param.dtype
 
 
 DEFAULT_OPTIONS = InferenceOptions()
@@ -115,7 +137,7 @@ def upscale_tiled(
 def _upscale_tiled(
     model: SRModel, x: torch.Tensor, tile: int, batch: int, progress: Progress | None
 ) -> torch.Tensor:
-    param = next(model.parameters())
+    device, dtype = placement(model)
     c, excess = model.padding()
     s = model.scale
     _, channels, h, w = x.shape
@@ -123,14 +145,14 @@ def _upscale_tiled(
     ys, xs = _tile_origins(h, tile), _tile_origins(w, tile)
     # replicate-pad by the context, and further at the bottom/right so every tile is full size
     extra_h, extra_w = ys[-1] + tile - h, xs[-1] + tile - w
-    padded = F.pad(x.to(param.device, param.dtype), (c, c + extra_w, c, c + extra_h), "replicate")
+    padded = F.pad(x.to(device, dtype), (c, c + extra_w, c, c + extra_h), "replicate")
     out = torch.empty(
         1,
         model.out_channels,
         s * (h + extra_h),
         s * (w + extra_w),
-        dtype=param.dtype,
-        device=param.device,
+        dtype=dtype,
+        device=device,
     )
     span, core = tile + 2 * c, s * tile
     origins = [(y, x0) for y in ys for x0 in xs]

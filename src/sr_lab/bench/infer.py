@@ -44,6 +44,7 @@ def measure(args: argparse.Namespace, size: int, mode: str) -> dict:
     """``infer_once`` in a fresh process, so each peak RSS is its own."""
     flags = [f for f, on in (("--fast", args.fast), ("--bf16", args.bf16)) if on]
     flags += ["--channels-last"] if args.channels_last else []
+    flags += ["--backend", args.backend]
     command = [sys.executable, "-m", "sr_lab.bench", "infer-once", "--model", args.model]
     command += ["--tile", str(args.tile), "--batch", str(args.batch), *flags]
     command += ["--size", str(size), "--mode", mode]
@@ -79,6 +80,7 @@ def bench_infer(args: argparse.Namespace) -> dict:
         "exact": not args.fast,
         "bf16": args.bf16,
         "channels_last": args.channels_last,
+        "backend": args.backend,
         "matmul_gflops": round(rate / 1e9, 1),
         "sizes": sizes,
     }

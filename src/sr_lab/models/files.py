@@ -1,6 +1,6 @@
 """Save and load models: sr_lab files (architecture + config + weights, as a PyTorch file or as
-safetensors with the architecture in its metadata), training checkpoints, bare state dicts and
-waifu2x JSON, detected from the file itself."""
+safetensors with the architecture in its metadata), training checkpoints, bare state dicts,
+waifu2x JSON and sr_lab's ONNX exports (run by onnxruntime), detected from the file itself."""
 
 from __future__ import annotations
 
@@ -103,6 +103,10 @@ def load(path: str | Path, **overrides: Any) -> SRModel:
         raise ModelFileError(path, "no such file")
     if path.suffix.lower() == ".json":
         return read_waifu2x_json(path, **overrides)
+    if path.suffix.lower() == ".onnx":  # runs only through onnxruntime
+        from sr_lab.onnx_graph import read_onnx
+
+        return read_onnx(path)
     if path.suffix.lower() == ".safetensors":
         payload = _read_safetensors(path)
     else:
