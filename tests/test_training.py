@@ -171,6 +171,15 @@ def test_cli_error_is_one_line(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines()[-1] == "error: optimizer.lr must be > 0, got 0"
 
 
+def test_console_output_is_free_of_lightning_noise(tmp_path: Path) -> None:
+    result = run_cli("debug=smoke", "trainer=cpu", f"hydra.run.dir={tmp_path}", cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout + result.stderr
+    assert "Tip:" not in out and "LeafSpec" not in out and "model summary" not in out
+    flops = next(line for line in out.splitlines() if "Total FLOPs" in line)
+    assert flops.split(":")[1].strip() not in ("0", "")  # the summary counts a 48x48 patch
+
+
 def test_ddp_sim_runs_two_cpu_processes_and_reduces_metrics(tmp_path: Path) -> None:
     """Each of the 2 ranks validates one image; the bicubic scores, which training does not
     touch, must equal a single process scoring both images."""

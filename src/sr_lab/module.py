@@ -45,6 +45,8 @@ class SRModule(pl.LightningModule):
         self.train_loss = MeanMetric()
         self.register_buffer("best_psnr", torch.tensor(float("-inf"), dtype=torch.float64))
         self.register_buffer("baseline_done", torch.tensor(False))
+        # the model summary's FLOPs and in/out sizes: one 48x48 LR patch
+        self.example_input_array = torch.zeros(1, model.in_channels, 48, 48)
 
     def forward(self, lr: torch.Tensor) -> torch.Tensor:
         return self.model(lr)

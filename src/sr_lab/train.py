@@ -6,6 +6,8 @@ is the library function (tests call it directly); ``main`` is the thin command-l
 
 from __future__ import annotations
 
+import logging
+import warnings
 from typing import Any
 
 import hydra
@@ -54,8 +56,19 @@ def log_hyperparameters(trainer: pl.Trainer, cfg: DictConfig) -> None:
             logger.log_hyperparams(params)
 
 
+def quiet_lightning() -> None:
+    """Keep Lightning's product tips and two known-harmless warnings (a deprecation inside
+    Lightning, and the size estimate it cannot make for mixed precision) off the console."""
+    logging.getLogger("pytorch_lightning.utilities.rank_zero").addFilter(
+        lambda record: not record.getMessage().startswith("\N{ELECTRIC LIGHT BULB} Tip")
+    )
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+    warnings.filterwarnings("ignore", message=r"Precision .* is not supported by the model summary")
+
+
 def train(cfg: DictConfig) -> dict[str, float]:
     """Train as ``cfg`` says; return the final logged metrics."""
+    quiet_lightning()
     pl.seed_everything(cfg.seed, workers=True)
     model = build(cfg, "model")
     check_config(cfg, model)
