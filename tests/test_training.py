@@ -171,13 +171,17 @@ def test_cli_error_is_one_line(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines()[-1] == "error: optimizer.lr must be > 0, got 0"
 
 
-def test_console_output_is_free_of_lightning_noise(tmp_path: Path) -> None:
+def test_console_and_train_log(tmp_path: Path) -> None:
     result = run_cli("debug=smoke", "trainer=cpu", f"hydra.run.dir={tmp_path}", cwd=ROOT)
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout + result.stderr
     assert "Tip:" not in out and "LeafSpec" not in out and "model summary" not in out
     flops = next(line for line in out.splitlines() if "Total FLOPs" in line)
     assert flops.split(":")[1].strip() not in ("0", "")  # the summary counts a 48x48 patch
+    assert f"run directory: {tmp_path.resolve()}" in out and f"in {tmp_path.resolve()}" in out
+    log = (tmp_path / "train.log").read_text()
+    for line in ("run directory:", "epoch 0 | step 3 | train/loss", "`Trainer.fit` stopped"):
+        assert line in log
 
 
 def test_ddp_sim_runs_two_cpu_processes_and_reduces_metrics(tmp_path: Path) -> None:

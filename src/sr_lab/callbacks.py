@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 from pathlib import Path
 from typing import Any
@@ -65,8 +66,27 @@ def scalar_metrics(trainer: pl.Trainer) -> dict[str, float]:
     return {k: float(v) for k, v in sorted(trainer.callback_metrics.items()) if v.numel() == 1}
 
 
+def say(trainer: pl.Trainer, line: str) -> None:
+    """A line on the console (through the progress bar, so it stays intact) and in the run's
+    log file (``train.log``, through the ``sr_lab`` logger)."""
+    bar = trainer.progress_bar_callback
+    (bar.print if bar is not None else print)(line)
+    logging.getLogger("sr_lab").info(line)
+
+
 class EpochSummary(pl.Callback):
-    """One console line per training epoch: loss, validation PSNR, best, bicubic."""
+    """The run directory at start and end, and one line per training epoch: loss, validation
+    PSNR, best, bicubic (on the console and in train.log)."""
+
+    @rank_zero_only
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        say(trainer, f"run directory: {Path(trainer.default_root_dir).resolve()}")
+
+    @rank_zero_only
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        best = scalar_metrics(trainer).get("val/psnr_best", math.nan)
+        where = Path(trainer.default_root_dir).resolve()
+        say(trainer, f"done at step {trainer.global_step}: best val/psnr {best:.2f} dB, in {where}")
 
     @rank_zero_only
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -80,8 +100,7 @@ class EpochSummary(pl.Callback):
                 f"bicubic {m.get('val/bicubic_psnr', math.nan):.2f})"
             )
             parts.append(f"ssim {m['val/ssim']:.4f} ms-ssim {m['val/ms_ssim']:.4f}")
-        bar = trainer.progress_bar_callback
-        (bar.print if bar is not None else print)(" | ".join(parts))
+        say(trainer, " | ".join(parts))
 
 
 class MetricsFile(pl.Callback):
