@@ -128,6 +128,20 @@ def test_resume_reaches_the_same_weights(tmp_path: Path) -> None:
     assert not all(torch.equal(straight[k], first[k]) for k in straight)
 
 
+def test_resuming_from_a_checkpoint_continues_that_run(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    first = run_cli("debug=smoke", "model=vgg7", "loss=huber", f"hydra.run.dir={run}", cwd=ROOT)
+    assert first.returncode == 0, first.stderr[-3000:]
+    ckpt = f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}"
+    again = run_cli("debug=smoke", ckpt, "trainer.max_epochs=2", cwd=tmp_path)  # no model=vgg7
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert not (tmp_path / "outputs").exists()  # written to the run it resumed
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["global_step"] == 6 and "val/bicubic_psnr" in metrics
+    config = (run / ".hydra" / "config.yaml").read_text()
+    assert "Vgg7" in config and "ClippedWeightedHuber" in config
+
+
 def test_ema_weights_are_kept_and_checkpointed(tmp_path: Path) -> None:
     plain = train(compose_train(tmp_path / "plain", "model=vgg7"))
     ema = train(compose_train(tmp_path / "ema", "model=vgg7", "callbacks=ema"))

@@ -44,7 +44,7 @@ class SRModule(pl.LightningModule):
         self.baseline = SRMetrics(metrics.protocol.name, metrics.channels, metrics.scale)
         self.train_loss = MeanMetric()
         self.register_buffer("best_psnr", torch.tensor(float("-inf"), dtype=torch.float64))
-        self.register_buffer("baseline_done", torch.tensor(False))
+        self.baseline_done = False  # per process: a resumed run logs its baseline again
         # the model summary's FLOPs and in/out sizes: one 48x48 LR patch
         self.example_input_array = torch.zeros(1, model.in_channels, 48, 48)
 
@@ -81,7 +81,7 @@ class SRModule(pl.LightningModule):
         if not self.baseline_done:
             base = self.baseline.compute()
             self.baseline.reset()
-            self.baseline_done.fill_(True)
+            self.baseline_done = True
             self.log_dict({f"val/bicubic_{k}": v for k, v in base.items()}, sync_dist=True)
 
     def configure_optimizers(self) -> dict[str, Any]:
@@ -101,3 +101,7 @@ class SRModule(pl.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Record the architecture so ``sr_lab.models.load`` can rebuild it from the checkpoint."""
         checkpoint[FORMAT_KEY] = {"arch": self.model.arch, "config": self.model.config}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Checkpoints from before the baseline flag stopped being saved still resume."""
+        checkpoint["state_dict"].pop("baseline_done", None)

@@ -7,14 +7,16 @@ is the library function (tests call it directly); ``main`` is the thin command-l
 from __future__ import annotations
 
 import logging
+import sys
 import warnings
+from pathlib import Path
 from typing import Any
 
 import hydra
 import pytorch_lightning as pl
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from pytorch_lightning.loggers import TensorBoardLogger
 
 from sr_lab.cli import exit_on_version, run_or_exit
@@ -95,9 +97,29 @@ def hydra_main(cfg: DictConfig) -> float | None:
     return run_or_exit(train, cfg).get(cfg.optimized_metric)
 
 
+def _key(override: str) -> str:
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def resume_arguments(argv: list[str]) -> list[str]:
+    """``ckpt_path=RUN/checkpoints/X.ckpt`` resumes that run: RUN's saved overrides come first
+    (the command line's own win), and the run writes to RUN again."""
+    ckpt = next((a.split("=", 1)[1] for a in argv if _key(a) == "ckpt_path"), None)
+    saved = Path(ckpt or ".").resolve().parent.parent / ".hydra" / "overrides.yaml"
+    if ckpt is None or not saved.is_file():
+        return argv
+    given = {_key(a) for a in argv if "=" in a}
+    old = OmegaConf.load(saved)
+    kept = [o for o in old if _key(o) not in given] if isinstance(old, ListConfig) else []
+    run_dir = [] if "hydra.run.dir" in given else [f"hydra.run.dir={saved.parent.parent}"]
+    return [*kept, *argv, *run_dir]
+
+
 def main() -> None:
-    """The console entry point: ``--version``, or Hydra's command line."""
+    """The console entry point: ``--version``, or Hydra's command line (a resumed run's
+    saved overrides added first)."""
     exit_on_version()
+    sys.argv[1:] = resume_arguments(sys.argv[1:])
     hydra_main()
 
 
