@@ -179,10 +179,12 @@ def test_unknown_key_or_option_fails_at_composition(tmp_path: Path) -> None:
         compose_train(tmp_path, "loss=charbonnier")
 
 
-def test_cli_error_is_one_line(tmp_path: Path) -> None:
-    result = run_cli("debug=smoke", "optimizer.lr=0", f"hydra.run.dir={tmp_path}", cwd=ROOT)
+def test_cli_error_is_one_line_and_leaves_no_run_directory(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    result = run_cli("debug=smoke", "optimizer.lr=0", f"hydra.run.dir={run}", cwd=ROOT)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == "error: optimizer.lr must be > 0, got 0"
+    assert not run.exists()
 
 
 def test_console_and_train_log(tmp_path: Path) -> None:

@@ -6,7 +6,9 @@ is the library function (tests call it directly); ``main`` is the thin command-l
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -92,9 +94,24 @@ def train(cfg: DictConfig) -> dict[str, float]:
     return {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
 
 
+def remove_stub(run_dir: Path) -> None:
+    """A run that failed before it trained leaves nothing behind: the ``.hydra/`` and
+    ``train.log`` Hydra made go, then the folder if that empties it."""
+    if (run_dir / "checkpoints").exists():
+        return
+    shutil.rmtree(run_dir / ".hydra", ignore_errors=True)
+    (run_dir / "train.log").unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        run_dir.rmdir()
+
+
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
 def hydra_main(cfg: DictConfig) -> float | None:
-    return run_or_exit(train, cfg).get(cfg.optimized_metric)
+    try:
+        return run_or_exit(train, cfg).get(cfg.optimized_metric)
+    except SystemExit:
+        remove_stub(Path(cfg.paths.output_dir))
+        raise
 
 
 def _key(override: str) -> str:
