@@ -151,7 +151,21 @@ def test_errors(config, tmp_path: Path, folder: Path, waifu2x_dir: Path) -> None
     result = run_module("sr_lab.evaluate", f"dataset={tmp_path / 'nowhere'}", cwd=tmp_path)
     assert result.returncode == 2 and result.stderr.strip().startswith("error: ")
     assert "nowhere: no such folder" in result.stderr
-    assert not list(tmp_path.glob("*.log"))
+    assert not list(tmp_path.glob("*.log")) and not list(tmp_path.glob("outputs/evaluate/*"))
+
+
+def test_results_go_to_the_run_directory(toons: Path, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    result = run_module("sr_lab.evaluate", f"dataset={toons}", "weights=bicubic", cwd=work)
+    assert result.returncode == 0, result.stderr
+    (run,) = (work / "outputs" / "evaluate").iterdir()
+    assert sorted(p.name for p in run.iterdir()) == ["results.csv", "results.json"]
+    assert [p.name for p in work.iterdir()] == ["outputs"]
+    elsewhere = tmp_path / "mine.json"
+    result = run_module("sr_lab.evaluate", f"dataset={toons}", f"output={elsewhere}", cwd=work)
+    assert result.returncode == 0 and elsewhere.is_file()
+    assert len(list((work / "outputs" / "evaluate").iterdir())) == 1  # no empty run directory
 
 
 def scores_only(results: dict) -> dict:

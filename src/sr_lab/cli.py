@@ -4,8 +4,11 @@ the inference engine's options are the same flags everywhere."""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import shutil
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sr_lab import __version__
@@ -23,6 +26,18 @@ def run_or_exit(function: Callable[..., T], *args: Any) -> T:
     except (ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def remove_stub(run_dir: Path) -> None:
+    """A Hydra run that failed before producing anything leaves nothing behind: the
+    ``.hydra/`` and ``*.log`` Hydra made go, then the folder if that empties it."""
+    if not run_dir.is_dir() or (run_dir / "checkpoints").exists():
+        return
+    shutil.rmtree(run_dir / ".hydra", ignore_errors=True)
+    for log in run_dir.glob("*.log"):
+        log.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        run_dir.rmdir()
 
 
 def make_parser(prog: str, doc: str | None) -> argparse.ArgumentParser:

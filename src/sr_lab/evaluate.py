@@ -18,13 +18,14 @@ from typing import Any
 
 import hydra
 import numpy as np
+from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, ListConfig
 from PIL import Image
 from tqdm import tqdm
 
 from sr_lab.atomic import atomic_write
-from sr_lab.cli import exit_on_version, run_or_exit
+from sr_lab.cli import exit_on_version, remove_stub, run_or_exit
 from sr_lab.config import CONF_DIR
 from sr_lab.data.degradation import SUBSAMPLING, Degradation, jpeg_roundtrip
 from sr_lab.data.image import ImageError, list_images, open_image
@@ -240,7 +241,10 @@ def run(cfg: DictConfig) -> None:
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="evaluate")
 def hydra_main(cfg: DictConfig) -> None:
-    run_or_exit(run, cfg)
+    try:
+        run_or_exit(run, cfg)
+    finally:  # a failed run, or one whose output= points elsewhere, leaves no run directory
+        remove_stub(Path(HydraConfig.get().runtime.output_dir))
 
 
 def main() -> None:

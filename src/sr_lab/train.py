@@ -6,9 +6,7 @@ is the library function (tests call it directly); ``main`` is the thin command-l
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -21,7 +19,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from pytorch_lightning.loggers import TensorBoardLogger
 
-from sr_lab.cli import exit_on_version, run_or_exit
+from sr_lab.cli import exit_on_version, remove_stub, run_or_exit
 from sr_lab.config import CONF_DIR  # importing it registers the configs' resolvers
 from sr_lab.models.base import SRModel
 from sr_lab.module import SRModule
@@ -92,17 +90,6 @@ def train(cfg: DictConfig) -> dict[str, float]:
     log_hyperparameters(trainer, cfg)
     trainer.fit(module, datamodule=data, ckpt_path=cfg.ckpt_path)
     return {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
-
-
-def remove_stub(run_dir: Path) -> None:
-    """A run that failed before it trained leaves nothing behind: the ``.hydra/`` and
-    ``train.log`` Hydra made go, then the folder if that empties it."""
-    if (run_dir / "checkpoints").exists():
-        return
-    shutil.rmtree(run_dir / ".hydra", ignore_errors=True)
-    (run_dir / "train.log").unlink(missing_ok=True)
-    with contextlib.suppress(OSError):
-        run_dir.rmdir()
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
