@@ -13,6 +13,7 @@ from PIL import Image
 
 from conftest import run_module
 from sr_lab import models
+from sr_lab.cli import progress
 from sr_lab.data.degradation import make_degradation
 from sr_lab.data.image import ImageError
 from sr_lab.data.synthetic import synthetic_illustration
@@ -152,6 +153,17 @@ def test_errors(config, tmp_path: Path, folder: Path, waifu2x_dir: Path) -> None
     assert result.returncode == 2 and result.stderr.strip().startswith("error: ")
     assert "nowhere: no such folder" in result.stderr
     assert not list(tmp_path.glob("*.log")) and not list(tmp_path.glob("outputs/evaluate/*"))
+
+
+def test_progress_without_a_terminal_is_plain_lines(capsys: pytest.CaptureFixture) -> None:
+    assert list(progress(["a", "b", "c"], "Set5", "img", every_s=0)) == ["a", "b", "c"]
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(" (")[0] for line in lines] == [
+        "Set5: 1/3 img",
+        "Set5: 2/3 img",
+        "Set5: 3/3 img",
+    ]
+    assert list(progress(["a"], "Set5", "img")) == ["a"] and capsys.readouterr().err == ""
 
 
 def test_results_go_to_the_run_directory(toons: Path, tmp_path: Path) -> None:

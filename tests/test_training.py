@@ -188,7 +188,8 @@ def test_cli_error_is_one_line_and_leaves_no_run_directory(tmp_path: Path) -> No
 
 
 def test_console_and_train_log(tmp_path: Path) -> None:
-    result = run_cli("debug=smoke", "trainer=cpu", f"hydra.run.dir={tmp_path}", cwd=ROOT)
+    beat = "callbacks.epoch_summary.heartbeat_s=0"  # without a terminal: a line every step
+    result = run_cli("debug=smoke", "trainer=cpu", beat, f"hydra.run.dir={tmp_path}", cwd=ROOT)
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout + result.stderr
     assert "Tip:" not in out and "LeafSpec" not in out and "model summary" not in out
@@ -198,6 +199,7 @@ def test_console_and_train_log(tmp_path: Path) -> None:
     log = (tmp_path / "train.log").read_text()
     for line in ("run directory:", "epoch 0 | step 3 | train/loss", "`Trainer.fit` stopped"):
         assert line in log
+    assert "step 2 | " in log and " steps/s | train/loss " in log
 
 
 def test_ddp_sim_runs_two_cpu_processes_and_reduces_metrics(tmp_path: Path) -> None:

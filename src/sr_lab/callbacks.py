@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -75,8 +77,32 @@ def say(trainer: pl.Trainer, line: str) -> None:
 
 
 class EpochSummary(pl.Callback):
-    """The run directory at start and end, and one line per training epoch: loss, validation
-    PSNR, best, bicubic (on the console and in train.log)."""
+    """The run directory at start and end, one line per training epoch (loss, validation
+    PSNR, best, bicubic) and, when the console is not a terminal (no live progress bar), a
+    line every ``heartbeat_s`` seconds with the step, the rate and the loss; on the console
+    and in train.log."""
+
+    def __init__(self, heartbeat_s: float = 60.0) -> None:
+        self.heartbeat_s = heartbeat_s
+        self.last = self.start = 0.0
+        self.start_step = 0
+
+    @rank_zero_only
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.last = self.start = time.monotonic()
+        self.start_step = trainer.global_step
+
+    @rank_zero_only
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module, outputs, batch, batch_idx) -> None:
+        now = time.monotonic()
+        if sys.stdout.isatty() or now - self.last < self.heartbeat_s:
+            return
+        self.last = now
+        rate = (trainer.global_step - self.start_step) / max(now - self.start, 1e-9)
+        loss = scalar_metrics(trainer).get("train/loss", math.nan)
+        total = f"/{trainer.max_steps}" if trainer.max_steps > 0 else ""
+        line = f"step {trainer.global_step}{total} | {rate:.2f} steps/s | train/loss {loss:.4f}"
+        say(trainer, line)
 
     @rank_zero_only
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

@@ -7,9 +7,12 @@ import argparse
 import contextlib
 import shutil
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
+
+from tqdm import tqdm
 
 from sr_lab import __version__
 from sr_lab.config import cpu_training_precision
@@ -26,6 +29,21 @@ def run_or_exit(function: Callable[..., T], *args: Any) -> T:
     except (ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+def progress(items: Sequence[T], desc: str, unit: str, every_s: float = 30.0) -> Iterator[T]:
+    """``items`` with a progress bar on a terminal; when stderr goes to a file, a plain line
+    every ``every_s`` seconds (and a last one, if any was written)."""
+    if sys.stderr.isatty():
+        yield from tqdm(items, desc=desc, unit=unit, leave=False)
+        return
+    start = last = time.monotonic()
+    for done, item in enumerate(items, 1):
+        yield item
+        now = time.monotonic()
+        if now - last >= every_s or (done == len(items) and last > start):
+            print(f"{desc}: {done}/{len(items)} {unit} ({now - start:.0f} s)", file=sys.stderr)
+            last = now
 
 
 def remove_stub(run_dir: Path) -> None:

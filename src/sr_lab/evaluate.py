@@ -22,10 +22,9 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, ListConfig
 from PIL import Image
-from tqdm import tqdm
 
 from sr_lab.atomic import atomic_write
-from sr_lab.cli import exit_on_version, remove_stub, run_or_exit
+from sr_lab.cli import exit_on_version, progress, remove_stub, run_or_exit
 from sr_lab.config import CONF_DIR
 from sr_lab.data.degradation import SUBSAMPLING, Degradation, jpeg_roundtrip
 from sr_lab.data.image import ImageError, list_images, open_image
@@ -101,9 +100,7 @@ def evaluate_dataset(
     need = protocol.min_size(scale, max(up.context for up in upscalers))
     results = {up.label: {"images": {}, "seconds": 0.0, "scores": []} for up in upscalers}
     paths = list_images(folder)
-    for index, path in enumerate(
-        tqdm(paths, desc=folder.name, unit="img", leave=False, disable=None)
-    ):
+    for index, path in enumerate(progress(paths, folder.name, "img")):
         hr = open_image(path).convert("RGB")
         size = protocol.crop_hr(hr, scale).size
         if min(size) < need:
