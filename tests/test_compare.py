@@ -9,7 +9,8 @@ from PIL import Image
 
 from conftest import run_module
 from sr_lab import models
-from sr_lab.compare import LABEL_HEIGHT, compare, load_hr
+from sr_lab.compare import compare, load_hr
+from sr_lab.drawing import label
 
 
 def test_strip_has_lr_bicubic_models_and_truth(tmp_path: Path) -> None:
@@ -17,8 +18,9 @@ def test_strip_has_lr_bicubic_models_and_truth(tmp_path: Path) -> None:
         models.save(models.build("vgg7"), tmp_path / f"{name}.pt")
     hr = load_hr("synthetic:3")
     strip = compare(hr, [str(tmp_path / "a.pt"), str(tmp_path / "b.pt")], crop=(10, 20, 40), zoom=3)
-    assert strip.size == (5 * 120, 120 + LABEL_HEIGHT)
-    truth = np.asarray(strip)[LABEL_HEIGHT:, 4 * 120 :]
+    top = label(120, "title", "detail").height
+    assert strip.size == (5 * 120, 120 + top) and top == 33
+    truth = np.asarray(strip)[top:, 4 * 120 :]
     expected = hr.crop((10, 20, 50, 60)).resize((120, 120), Image.Resampling.NEAREST)
     assert np.array_equal(truth, np.asarray(expected))
 
@@ -39,6 +41,6 @@ def test_cli_compares_two_runs_and_rejects_bad_crops(tmp_path: Path) -> None:
     ]
     result = run_module("sr_lab.compare", *args)
     assert result.returncode == 0, result.stderr
-    assert Image.open(out).size == (5 * 128, 128 + LABEL_HEIGHT)
+    assert Image.open(out).size == (5 * 128, 128 + label(128, "t", "d").height)
     bad = run_module("sr_lab.compare", *args[:-1], "380,0,64")
     assert bad.returncode == 2 and "does not fit the 384x384 image" in bad.stderr

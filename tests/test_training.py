@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from hydra.errors import ConfigCompositionException
 from hydra.utils import instantiate
+from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from conftest import ROOT, run_module
 from sr_lab import models
 from sr_lab.config import compose, cpu_training_precision
+from sr_lab.drawing import label
 from sr_lab.evaluate import evaluate
 from sr_lab.train import train
 
@@ -44,6 +48,10 @@ def test_smoke_run_writes_every_output(tmp_path: Path, name: str) -> None:
     assert {"train/loss", "val/psnr", "val/ssim", "val/ms_ssim", "val/psnr_best"} <= scalars
     assert {"val/bicubic_psnr", "lr-Adam"} <= scalars
     assert events.Tags()["images"] == ["val/bicubic|model|truth"]
+    encoded = events.Images("val/bicubic|model|truth")[-1].encoded_image_string
+    grid = np.asarray(Image.open(io.BytesIO(encoded)).convert("L"))
+    top = label(grid.shape[1] // 3, "titles").height  # the column titles' strip
+    assert (grid[:top] > 200).mean() > 0.8 and (grid[:top] < 80).any()
 
 
 def test_validation_scores_are_the_evaluators(

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
@@ -18,6 +19,7 @@ from pytorch_lightning.utilities import rank_zero_only
 
 from sr_lab.atomic import atomic_write
 from sr_lab.baseline import interpolate
+from sr_lab.drawing import label
 
 
 def centre_crop(x: torch.Tensor, size: int) -> torch.Tensor:
@@ -28,9 +30,14 @@ def centre_crop(x: torch.Tensor, size: int) -> torch.Tensor:
     return x[..., y : y + ch, x0 : x0 + cw]
 
 
+def pl_module_name(trainer: pl.Trainer) -> str:
+    """The trained network's architecture name, for titles."""
+    return trainer.lightning_module.model.arch
+
+
 class ImageGrid(pl.Callback):
-    """Every ``every_n_epochs``, logs to TensorBoard a grid of fixed validation crops: one row
-    per image, columns bicubic | model | ground truth."""
+    """Every ``every_n_epochs``, logs to TensorBoard a grid of fixed validation crops under
+    column titles: one row per image, columns bicubic | model (and step) | ground truth."""
 
     def __init__(self, every_n_epochs: int = 5, count: int = 4, crop: int = 96) -> None:
         self.every, self.count, self.crop = every_n_epochs, count, crop
@@ -52,7 +59,11 @@ class ImageGrid(pl.Callback):
     def _log(self, trainer: pl.Trainer) -> None:
         width = max(r.shape[-1] for r in self.rows)
         rows = [F.pad(r, (0, width - r.shape[-1])) for r in self.rows]
-        grid = torch.cat(rows, dim=-2).clamp(0, 1)
+        titles = ["bicubic", f"{pl_module_name(trainer)}, step {trainer.global_step}", "truth"]
+        strips = [np.asarray(label(width // 3, t)) for t in titles]
+        header = torch.from_numpy(np.concatenate(strips, axis=1)).permute(2, 0, 1) / 255
+        header = F.pad(header, (0, width - header.shape[-1]), value=1.0)
+        grid = torch.cat([header, *rows], dim=-2).clamp(0, 1)
         for logger in trainer.loggers:
             if isinstance(logger, TensorBoardLogger):
                 logger.experiment.add_image("val/bicubic|model|truth", grid, trainer.global_step)

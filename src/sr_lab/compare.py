@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
 from sr_lab import models
 from sr_lab.baseline import BASELINE
@@ -19,10 +19,9 @@ from sr_lab.cli import make_parser, run_or_exit
 from sr_lab.data.degradation import make_degradation
 from sr_lab.data.image import open_image, save_image
 from sr_lab.data.synthetic import synthetic_illustration
+from sr_lab.drawing import label
 from sr_lab.methods import Upscaler
 from sr_lab.protocols import get_protocol
-
-LABEL_HEIGHT = 18
 
 
 def load_hr(spec: str) -> Image.Image:
@@ -32,14 +31,27 @@ def load_hr(spec: str) -> Image.Image:
     return open_image(spec).convert("RGB")
 
 
-def panel(image: Image.Image, box: tuple[int, int, int, int], zoom: int, label: str) -> Image.Image:
-    """The crop ``box`` of ``image``, enlarged by ``zoom`` (nearest), with a label strip."""
+def panel(
+    image: Image.Image, box: tuple[int, int, int, int], zoom: int, title: str, detail: str
+) -> Image.Image:
+    """The crop ``box`` of ``image``, enlarged by ``zoom`` (nearest), under its title and a
+    detail line (the score)."""
     crop = image.crop(box)
     crop = crop.resize((crop.width * zoom, crop.height * zoom), Image.Resampling.NEAREST)
-    out = Image.new("RGB", (crop.width, crop.height + LABEL_HEIGHT), "white")
-    out.paste(crop, (0, LABEL_HEIGHT))
-    ImageDraw.Draw(out).text((3, 3), label, fill="black", font=ImageFont.load_default())
+    top = label(crop.width, title, detail)
+    out = Image.new("RGB", (crop.width, crop.height + top.height), "white")
+    out.paste(top, (0, 0))
+    out.paste(crop, (0, top.height))
     return out
+
+
+def title_of(upscaler: Upscaler, name: str) -> str:
+    """A column's title: the method, or for a training checkpoint the model and the file (its
+    run directory's timestamp says nothing at a glance)."""
+    path = Path(name)
+    if upscaler.model is not None and path.parent.name == "checkpoints":
+        return f"{upscaler.model.arch} {path.stem}"
+    return upscaler.label
 
 
 def compare(
@@ -57,13 +69,14 @@ def compare(
     if x < 0 or y < 0 or x + size > hr.width or y + size > hr.height or size < 8:
         raise ValueError(f"crop {x},{y},{size} does not fit the {hr.width}x{hr.height} image")
     box = (x, y, x + size, y + size)
-    columns = [panel(lr.resize(hr.size, Image.Resampling.NEAREST), box, zoom, "LR (nearest)")]
+    nearest = lr.resize(hr.size, Image.Resampling.NEAREST)
+    columns = [panel(nearest, box, zoom, "LR input", f"{lr.width}x{lr.height}, nearest")]
     for name in [BASELINE, *weights]:
         upscaler = Upscaler(name, scale=scale)
         sr = upscaler(lr, scale)
         score = protocol.score(np.asarray(sr), np.asarray(hr), scale)["psnr"]
-        columns.append(panel(sr, box, zoom, f"{upscaler.label[-28:]} {score:.2f} dB"))
-    columns.append(panel(hr, box, zoom, "ground truth"))
+        columns.append(panel(sr, box, zoom, title_of(upscaler, name), f"{score:.2f} dB PSNR"))
+    columns.append(panel(hr, box, zoom, "ground truth", f"{hr.width}x{hr.height}"))
     strip = Image.new("RGB", (sum(c.width for c in columns), columns[0].height), "white")
     for i, column in enumerate(columns):
         strip.paste(column, (sum(c.width for c in columns[:i]), 0))
