@@ -72,12 +72,34 @@ def _load_state(path: Path, model: SRModel, state: dict[str, Any]) -> SRModel:
         problem = f"missing {missing[:3]}, unexpected {unexpected[:3]}"
         raise ModelFileError(path, f"state dict does not fit {model.arch}: {problem}")
     for key, value in state.items():
+        if not isinstance(value, torch.Tensor):
+            raise ModelFileError(path, f"{key} is a {type(value).__name__}, not a tensor")
         if tuple(value.shape) != tuple(expected[key].shape):
             want = tuple(expected[key].shape)
             problem = f"{key} has shape {tuple(value.shape)}, {model.arch} expects {want}"
             raise ModelFileError(path, problem)
+        if value.is_floating_point() and not torch.isfinite(value).all():
+            raise ModelFileError(path, f"{key} has NaN or infinite values")
     model.load_state_dict(state)
     return model
+
+
+def _from_meta(path: Path, payload: dict[str, Any], overrides: dict[str, Any]) -> SRModel:
+    """The model an sr_lab file or checkpoint describes, its metadata checked."""
+    meta, state = payload[FORMAT_KEY], payload.get("state_dict")
+    if not isinstance(meta, dict) or not isinstance(meta.get("config"), dict):
+        raise ModelFileError(path, f"its {FORMAT_KEY} entry is not {{arch, config}}")
+    if meta.get("arch") not in ARCHITECTURES:
+        raise ModelFileError(path, f"unknown architecture {meta.get('arch')!r}")
+    if not isinstance(state, dict):
+        raise ModelFileError(path, "holds no state_dict")
+    try:
+        model = ARCHITECTURES[meta["arch"]](**{**meta["config"], **overrides})
+    except (TypeError, ValueError) as err:
+        raise ModelFileError(path, f"its {meta['arch']} config does not build ({err})") from None
+    if "epoch" in payload:  # a training checkpoint: keep the network's own weights
+        state = {k[len("model.") :]: v for k, v in state.items() if k.startswith("model.")}
+    return _load_state(path, model, state)
 
 
 def _match_preset(path: Path, state: dict[str, Any]) -> SRModel:
@@ -117,14 +139,7 @@ def load(path: str | Path, **overrides: Any) -> SRModel:
     if not isinstance(payload, dict):
         raise ModelFileError(path, f"expected a dict of weights, found {type(payload).__name__}")
     if FORMAT_KEY in payload:
-        meta = payload[FORMAT_KEY]
-        if meta.get("arch") not in ARCHITECTURES:
-            raise ModelFileError(path, f"unknown architecture {meta.get('arch')!r}")
-        model = ARCHITECTURES[meta["arch"]](**{**meta["config"], **overrides})
-        state = payload["state_dict"]
-        if "epoch" in payload:  # a training checkpoint: keep the network's own weights
-            state = {k[len("model.") :]: v for k, v in state.items() if k.startswith("model.")}
-        return _load_state(path, model, state)
+        return _from_meta(path, payload, overrides)
     if all(isinstance(v, torch.Tensor) for v in payload.values()):
         return _match_preset(path, payload)
     raise ModelFileError(path, "not an sr_lab model, a state dict or a waifu2x JSON model")

@@ -40,6 +40,8 @@ def scale_from_filename(path: Path) -> int:
 
 def _arch_of(path: Path, layers: list[dict[str, Any]]) -> str:
     config = layers[0].get("model_config") or {}
+    if not isinstance(config, dict):
+        raise ModelFileError(path, f"model_config is a {type(config).__name__}, not an object")
     name = config.get("arch_name")
     if name is not None:
         if name not in ARCH_NAMES:
@@ -57,6 +59,8 @@ def _parse(path: Path) -> list[dict[str, Any]]:
         layers = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ModelFileError(path, f"not valid JSON ({err})") from None
+    except RecursionError:
+        raise ModelFileError(path, "JSON nested too deeply to be a waifu2x model") from None
     if not isinstance(layers, list) or not layers or not all(isinstance(x, dict) for x in layers):
         raise ModelFileError(path, "not a waifu2x model (expected a JSON list of layer objects)")
     for i, layer in enumerate(layers):
@@ -66,16 +70,28 @@ def _parse(path: Path) -> list[dict[str, Any]]:
     return layers
 
 
-def _tensor(path: Path, i: int, what: str, values: Any, shape: tuple[int, ...]) -> torch.Tensor:
+def _tensor(
+    path: Path, i: int, what: str, values: Any, shape: tuple[int, ...] | None
+) -> torch.Tensor:
+    """A layer's numeric array, checked: numbers, the expected ``shape`` (if given), finite."""
     try:
         t = torch.tensor(values, dtype=torch.float32)
     except (TypeError, ValueError):
         raise ModelFileError(path, f"layer {i}: {what} is not a numeric array") from None
-    if tuple(t.shape) != shape:
+    if shape is not None and tuple(t.shape) != shape:
         raise ModelFileError(
             path, f"layer {i}: {what} has shape {tuple(t.shape)}, expected {shape}"
         )
+    if not torch.isfinite(t).all():
+        raise ModelFileError(path, f"layer {i}: {what} has NaN or infinite values")
     return t
+
+
+def _plane_count(path: Path, i: int, layer: dict[str, Any], key: str) -> int:
+    value = layer[key]
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+        raise ModelFileError(path, f"layer {i}: {key} is {value!r}, not a whole number")
+    return int(value)
 
 
 def read_waifu2x_json(path: str | Path, scale: int | None = None) -> SRModel:
@@ -85,16 +101,19 @@ def read_waifu2x_json(path: str | Path, scale: int | None = None) -> SRModel:
     network); the scale then comes from the file name unless ``scale`` is given.
     """
     path = Path(path)
+    if scale is not None and (isinstance(scale, bool) or not isinstance(scale, int) or scale < 1):
+        raise ModelFileError(path, f"scale must be a whole number >= 1, got {scale!r}")
     layers = _parse(path)
     arch = _arch_of(path, layers)
-    channels = int(layers[0]["nInputPlane"])
-    out_channels = int(layers[-1]["nOutputPlane"])
+    channels = _plane_count(path, 0, layers[0], "nInputPlane")
+    out_channels = _plane_count(path, len(layers) - 1, layers[-1], "nOutputPlane")
     if channels not in (1, 3) or out_channels not in (1, 3):
         raise ModelFileError(path, f"channels {channels}->{out_channels}; expected 1 or 3")
     if arch == "vgg7":
         model: SRModel = Vgg7(scale or scale_from_filename(path), channels, out_channels)
     else:
-        has_bias = any(float(b) != 0.0 for b in layers[-1]["bias"])
+        last = len(layers) - 1
+        has_bias = bool((_tensor(path, last, "bias", layers[-1]["bias"], None) != 0).any())
         model = Upconv7(channels, out_channels, deconv_bias=has_bias)
     modules = weight_layers(model)
     if len(layers) != len(modules):
