@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -62,7 +64,7 @@ def test_folder_with_rgba_grey_and_a_broken_file(waifu2x_dir: Path, art: Path, t
     result = upscale(source, "-o", tmp_path / "out", "--weights", art, "--tta", "2")
     assert result.returncode == 1
     assert "broken.png" in result.stdout + result.stderr
-    assert "upscaled 3 image(s)" in result.stdout and "1 failed or skipped" in result.stdout
+    assert "upscaled 3 image(s)" in result.stdout and "0 kept (existing), 1 failed" in result.stdout
     assert "deep.png has 16 bits per sample; reduced to 8" in result.stdout
     tone = Image.open(tmp_path / "out" / "tone.png")
     assert (tone.mode, tone.size) == ("RGBA", (2 * rgba.width, 2 * rgba.height))
@@ -80,7 +82,8 @@ def test_scale_4_and_overwrite(waifu2x_dir: Path, art: Path, tmp_path: Path) -> 
     assert upscale(source, "-o", out, "--weights", art, "--scale", "4").returncode == 0
     assert Image.open(out).size == (160, 120) and Image.open(out).format == "WEBP"
     again = upscale(source, "-o", out, "--weights", art, "--scale", "4")
-    assert again.returncode == 1 and "exists (use --overwrite)" in again.stdout
+    assert again.returncode == 0 and "it exists (--overwrite replaces it)" in again.stdout
+    assert "1 kept (existing), 0 failed" in again.stdout
     fast = ["--overwrite", "--fast", "--bf16", "--channels-last"]
     forced = upscale(source, "-o", out, "--weights", art, "--scale", "4", *fast)
     assert forced.returncode == 0 and Image.open(out).size == (160, 120)
@@ -108,6 +111,27 @@ def test_wrong_options_fail_before_any_work(
     assert result.returncode == 2
     assert message in result.stderr.strip().splitlines()[-1]
     assert not (tmp_path / "out.png").exists()
+
+
+def test_ctrl_c_is_one_line_and_status_130(tmp_path: Path) -> None:
+    source = tmp_path / "big.png"
+    Image.new("RGB", (1200, 1200), (90, 140, 200)).save(source)
+    weights = tmp_path / "dcscn12.pt"
+    models.save(models.build("dcscn12"), weights)
+    command = [sys.executable, "-m", "sr_lab.upscale", source, "-o", tmp_path / "out.png"]
+    job = subprocess.Popen(
+        [*map(str, command), "--weights", str(weights), "--tile", "64"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    seen = ""  # wait until the tiles' progress bar shows: the work has started
+    while "big.png" not in seen and (char := job.stderr.read(1)):
+        seen += char
+    job.send_signal(signal.SIGINT)
+    _, err = job.communicate(timeout=60)
+    assert job.returncode == 130 and err.strip().splitlines()[-1] == "interrupted"
+    assert "Traceback" not in err and not (tmp_path / "out.png").exists()
 
 
 def test_help_lists_every_option() -> None:

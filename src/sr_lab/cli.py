@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import shutil
 import sys
 import time
@@ -22,13 +23,25 @@ T = TypeVar("T")
 
 
 def run_or_exit(function: Callable[..., T], *args: Any) -> T:
-    """``function(*args)``; a ValueError or OSError (bad value, missing or unreadable file)
-    prints ``error: MESSAGE`` on stderr and exits with status 2, without a traceback."""
+    """``function(*args)`` under sr_lab's exit-status contract, one line on stderr and no
+    traceback (``SR_LAB_DEBUG=1`` shows it): a ValueError or OSError (bad value, missing or
+    unreadable file) exits 2, Ctrl-C exits 130, anything unexpected exits 1."""
+    debug = os.environ.get("SR_LAB_DEBUG", "") not in ("", "0")
     try:
         return function(*args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
     except (ValueError, OSError) as err:
+        if debug:
+            raise
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(2) from None
+    except Exception as err:
+        if debug:
+            raise
+        print(f"error: {type(err).__name__}: {err} (SR_LAB_DEBUG=1 shows where)", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 def progress(items: Sequence[T], desc: str, unit: str, every_s: float = 30.0) -> Iterator[T]:

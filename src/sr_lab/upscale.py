@@ -198,17 +198,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Upscale every planned image; return the exit status (1 if any image failed)."""
+    """Upscale every planned image; return the exit status: 1 if any image failed (existing
+    outputs kept on purpose are not failures)."""
     options = inference_options(args)
     passes = Passes(args, options)
     if args.scale is not None:  # the same passes for every image: load (and check) them now
         passes(doublings(args.scale))
     jobs = plan_jobs(args.inputs, args.output, args.format)
-    failed, done, mp_in, start = 0, 0, 0.0, time.perf_counter()
+    failed, kept, done, mp_in, start = 0, 0, 0, 0.0, time.perf_counter()
     for job in tqdm(jobs, desc="images", unit="img", disable=len(jobs) < 2):
         if job.target.exists() and not args.overwrite:
-            tqdm.write(f"skipped {job.source}: {job.target} exists (use --overwrite)")
-            failed += 1
+            tqdm.write(f"kept {job.target}: it exists (--overwrite replaces it)")
+            kept += 1
             continue
         try:
             image = open_image(job.source)
@@ -230,7 +231,7 @@ def run(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     print(
         f"upscaled {done} image(s), {mp_in:.2f} megapixels in, {seconds:.1f} s; "
-        f"{failed} failed or skipped"
+        f"{kept} kept (existing), {failed} failed"
     )
     return 1 if failed else 0
 
