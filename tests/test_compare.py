@@ -44,3 +44,15 @@ def test_cli_compares_two_runs_and_rejects_bad_crops(tmp_path: Path) -> None:
     assert Image.open(out).size == (5 * 128, 128 + label(128, "t", "d").height)
     bad = run_module("sr_lab.compare", *args[:-1], "380,0,64")
     assert bad.returncode == 2 and "does not fit the 384x384 image" in bad.stderr
+
+
+def test_bad_values_are_one_line(tmp_path: Path) -> None:
+    for args, message in [
+        (["--scale", "0"], "error: --scale must be >= 2, got 0"),
+        (["--zoom", "0"], "error: --zoom must be 1..16, got 0"),
+        (["--crop", "1,2"], "error: --crop takes X,Y,SIZE (whole numbers), got '1,2'"),
+        (["--crop", "a,b,c"], "error: --crop takes X,Y,SIZE (whole numbers), got 'a,b,c'"),
+    ]:
+        result = run_module("sr_lab.compare", "synthetic:1", "-o", tmp_path / "c.png", *args)
+        assert result.returncode == 2 and result.stderr.strip() == message
+    assert not (tmp_path / "c.png").exists()

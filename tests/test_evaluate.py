@@ -247,3 +247,14 @@ def test_ready_lr_folder_gives_the_same_scores(config, folder: Path, tmp_path: P
     Image.new("RGB", (10, 10)).save(lr_dir / "0.png")
     with pytest.raises(ImageError, match=r"0.png: LR 10x10 is not HR / 2"):
         evaluate(config(dataset=str(folder), protocol="waifu2x", lr_dataset=str(lr_dir)))
+
+
+def test_bad_values_are_named_before_any_work(config, folder: Path) -> None:
+    for values, message in [
+        ({"jpeg_quality": "abc"}, "jpeg_quality must be a whole number, got 'abc'"),
+        ({"jpeg_quality": 0}, "jpeg_quality must be 1..100, got 0"),
+        ({"seed": -1}, "seed must be >= 0, got -1"),
+        ({"inference.tile": "abc"}, "inference: tile and batch must be integers"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            evaluate(config(dataset=str(folder), **values))

@@ -172,6 +172,12 @@ def test_bf16_mixed_precision_trains_close_to_fp32(tmp_path: Path) -> None:
         (["model=upconv7", "data.patch_size=24"], "data.patch_size 24 is too small for upconv7"),
         (["data.channels=1"], "model.in_channels=3 but data.channels=1"),
         (["degradation.filters=[cubic]"], "unknown filter"),
+        (["optimizer.lr=abc"], "optimizer.lr must be a number, got 'abc'"),
+        (["seed=-1"], "seed must be >= 0, got -1"),
+        (["data.batch_size=2.5"], "data.batch_size must be a whole number, got 2.5"),
+        (["data.val_crop=0"], "data.val_crop must be >= 4, got 0"),
+        (["data.limit_images=0"], "data.limit_images must be >= 1, got 0"),
+        (["degradation=jpeg_noise1", "degradation.jpeg=[{first: [0, 0]}]"], "within 1..100"),
     ],
 )
 def test_bad_values_fail_before_training(tmp_path: Path, overrides, message: str) -> None:

@@ -15,6 +15,7 @@ from PIL import Image
 
 from sr_lab import models
 from sr_lab.baseline import BASELINE
+from sr_lab.checks import whole
 from sr_lab.cli import make_parser, run_or_exit
 from sr_lab.data.degradation import make_degradation
 from sr_lab.data.image import open_image, save_image
@@ -103,9 +104,14 @@ def main(argv: list[str] | None = None) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Make the strip the arguments ask for and write it."""
-    crop = tuple(int(v) for v in args.crop.split(",")) if args.crop else None
+    whole("--scale", args.scale, 2)
+    whole("--zoom", args.zoom, 1, 16)
+    try:
+        crop = tuple(int(v) for v in args.crop.split(",")) if args.crop else None
+    except ValueError:
+        crop = ()
     if crop is not None and len(crop) != 3:
-        raise ValueError("--crop takes X,Y,SIZE")
+        raise ValueError(f"--crop takes X,Y,SIZE (whole numbers), got {args.crop!r}")
     strip = compare(load_hr(args.image), args.weights, args.scale, crop, args.zoom)
     save_image(strip, args.output)
     print(f"wrote {args.output} ({strip.width}x{strip.height})")

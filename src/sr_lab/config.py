@@ -4,6 +4,7 @@ resolvers the configs use (importing this module registers them)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -18,6 +19,18 @@ def compose(name: str, overrides: list[str] | tuple[str, ...] = ()) -> DictConfi
 
     with initialize_config_dir(str(CONF_DIR), version_base="1.3"):
         return hydra_compose(name, overrides=list(overrides))
+
+
+def build(cfg: DictConfig, key: str, **kwargs: Any) -> Any:
+    """Instantiate ``cfg[key]``, turning a constructor's complaint into a one-line error."""
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate
+
+    try:
+        return instantiate(cfg[key], **kwargs)
+    except InstantiationException as err:
+        cause = err.__cause__ or err
+        raise ValueError(f"{key}: {cause}") from None
 
 
 def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:

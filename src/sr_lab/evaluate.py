@@ -19,13 +19,13 @@ from typing import Any
 import hydra
 import numpy as np
 from hydra.core.hydra_config import HydraConfig
-from hydra.utils import instantiate
 from omegaconf import DictConfig, ListConfig
 from PIL import Image
 
 from sr_lab.atomic import atomic_write
+from sr_lab.checks import whole
 from sr_lab.cli import exit_on_version, progress, remove_stub, run_or_exit
-from sr_lab.config import CONF_DIR
+from sr_lab.config import CONF_DIR, build
 from sr_lab.data.degradation import SUBSAMPLING, Degradation, jpeg_roundtrip
 from sr_lab.data.image import ImageError, list_images, open_image
 from sr_lab.methods import Upscaler
@@ -167,7 +167,9 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         raise ValueError(f"scale must be 1 or 2 (got {cfg.scale})")
     if cfg.channels not in METRIC_CHANNELS:
         raise ValueError(f"channels must be y or rgb (got {cfg.channels!r})")
-    options = instantiate(cfg.inference)
+    whole("jpeg_quality", cfg.jpeg_quality, 1, 100, optional=True)
+    whole("seed", cfg.seed, 0)
+    options = build(cfg, "inference")
     arch = arch_of_target(cfg.model._target_).arch if cfg.get("model") else None
     upscalers = [Upscaler(w, options, arch, cfg.scale) for w in as_list(cfg.weights)]
     folders = {Path(n).name: resolve_dataset(n, cfg.paths.data_root) for n in as_list(cfg.dataset)}
@@ -181,12 +183,10 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
             f"lr_dataset takes ready LR images: the {protocol.name} protocol degrades each "
             "patch itself"
         )
-    if cfg.jpeg_quality is not None and not 1 <= cfg.jpeg_quality <= 100:
-        raise ValueError(f"jpeg_quality must be in 1..100 (got {cfg.jpeg_quality})")
     setting = Setting(
         protocol,
         cfg.scale,
-        instantiate(cfg.degradation),
+        build(cfg, "degradation"),
         cfg.jpeg_quality,
         lr_folder,
         cfg.seed,

@@ -10,42 +10,30 @@ import logging
 import sys
 import warnings
 from pathlib import Path
-from typing import Any
 
 import hydra
 import pytorch_lightning as pl
-from hydra.errors import InstantiationException
-from hydra.utils import instantiate
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from pytorch_lightning.loggers import TensorBoardLogger
 
+from sr_lab.checks import number, whole
 from sr_lab.cli import exit_on_version, remove_stub, run_or_exit
-from sr_lab.config import CONF_DIR  # importing it registers the configs' resolvers
+from sr_lab.config import CONF_DIR, build  # importing it registers the configs' resolvers
 from sr_lab.models.base import SRModel
 from sr_lab.module import SRModule
 
 
-def build(cfg: DictConfig, key: str, **kwargs: Any) -> Any:
-    """Instantiate ``cfg[key]``, turning a constructor's complaint into a one-line error."""
-    try:
-        return instantiate(cfg[key], **kwargs)
-    except InstantiationException as err:
-        cause = err.__cause__ or err
-        raise ValueError(f"{key}: {cause}") from None
-
-
 def check_config(cfg: DictConfig, model: SRModel) -> None:
     """Out-of-range values fail here, with one line, before any data is loaded."""
-    if cfg.optimizer.lr <= 0:
-        raise ValueError(f"optimizer.lr must be > 0, got {cfg.optimizer.lr}")
+    number("optimizer.lr", cfg.optimizer.lr, 0, low_open=True)
+    for key in ("patch_size", "batch_size", "samples_per_epoch"):
+        whole(f"data.{key}", cfg.data[key], 1)
     patch, scale = cfg.data.patch_size, cfg.degradation.scale
     if model.output_size(patch // scale, patch // scale)[0] < 1:
         raise ValueError(
             f"data.patch_size {patch} is too small for {model.arch}: it loses {model.offset} "
             f"output pixels on each side (use at least {2 * model.offset + 2 * scale})"
         )
-    if cfg.data.batch_size < 1 or cfg.data.samples_per_epoch < 1:
-        raise ValueError("data.batch_size and data.samples_per_epoch must be >= 1")
 
 
 def log_hyperparameters(trainer: pl.Trainer, cfg: DictConfig) -> None:
@@ -71,7 +59,7 @@ def quiet_lightning() -> None:
 def train(cfg: DictConfig) -> dict[str, float]:
     """Train as ``cfg`` says; return the final logged metrics."""
     quiet_lightning()
-    pl.seed_everything(cfg.seed, workers=True)
+    pl.seed_everything(whole("seed", cfg.seed, 0), workers=True)
     model = build(cfg, "model")
     check_config(cfg, model)
     data = build(cfg, "data")

@@ -12,6 +12,7 @@ import numpy as np
 import pytorch_lightning as pl
 from torch.utils.data import DataLoader
 
+from sr_lab.checks import whole
 from sr_lab.data.dataset import EpochSampler, PatchDataset, ValidationDataset
 from sr_lab.data.degradation import Degradation
 from sr_lab.data.image import ImageError
@@ -74,6 +75,10 @@ class SRDataModule(pl.LightningDataModule):
             raise ValueError(
                 f"data.patch_size {patch_size} must be a multiple of the scale {degradation.scale}"
             )
+        whole("data.val_crop", val_crop, 2 * degradation.scale, optional=True)
+        whole("data.val_batch_size", val_batch_size, 1)
+        whole("data.num_workers", num_workers, 0)
+        whole("data.limit_images", limit_images, 1, optional=True)
         if val_batch_size > 1 and val_crop is None:
             raise ValueError("data.val_batch_size > 1 needs val_crop (whole images differ)")
         self.source, self.degradation = source, degradation

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
+from sr_lab.checks import number, whole
+
 FILTERS = {
     "box": Image.Resampling.BOX,
     "bilinear": Image.Resampling.BILINEAR,
@@ -29,6 +31,18 @@ class JpegChain:
     p: float
     first: tuple[int, int]
     then: tuple[tuple[int, int], ...] = ()
+
+    def __post_init__(self) -> None:
+        number("degradation.jpeg p", self.p, 0, 1)
+        low, high = self.first
+        if not 1 <= low <= high <= 100:
+            raise ValueError(f"degradation.jpeg first must lie within 1..100, got {low}..{high}")
+        for lo, hi in self.then:
+            if not 0 <= lo <= hi or low - hi < 1:
+                raise ValueError(
+                    f"degradation.jpeg then {lo}..{hi}: steps must be ascending, >= 0, and leave "
+                    f"a quality >= 1 after the first ({low}..{high})"
+                )
 
     def qualities(self, rng: np.random.Generator) -> list[int]:
         q1 = int(rng.integers(self.first[0], self.first[1] + 1))
@@ -55,7 +69,12 @@ class JpegNoise:
 def jpeg_roundtrip(image: Image.Image, quality: int, subsampling: int) -> Image.Image:
     """Encode as JPEG at ``quality`` and decode again."""
     buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=max(1, min(100, quality)), subsampling=subsampling)
+    image.save(
+        buffer,
+        format="JPEG",
+        quality=whole("JPEG quality", quality, 1, 100),
+        subsampling=subsampling,
+    )
     buffer.seek(0)
     decoded = Image.open(buffer)
     decoded.load()
