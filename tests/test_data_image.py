@@ -79,12 +79,13 @@ def test_16_bit_png_keeps_the_high_byte(tmp_path: Path) -> None:
 
 def test_save_image_is_atomic_8_bit(tmp_path: Path) -> None:
     save_image(Image.fromarray(RGB), tmp_path / "out.png")
-    save_image(Image.fromarray(RGB), tmp_path / "sub" / "out.webp", icc_profile=b"fake")
+    icc = bytes(16) + b"RGB " + bytes(108)  # an RGB profile's header (colour space at 16..20)
+    save_image(Image.fromarray(RGB), tmp_path / "sub" / "out.webp", icc_profile=icc)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png", "sub"]
     assert np.array_equal(load_rgb(tmp_path / "out.png")[0], RGB)
     assert (tmp_path / "out.png").stat().st_mode & 0o777 == 0o666 & ~current_umask()
     webp = Image.open(tmp_path / "sub" / "out.webp")
-    assert webp.format == "WEBP" and webp.info.get("icc_profile") == b"fake"
+    assert webp.format == "WEBP" and webp.info.get("icc_profile") == icc
     assert np.array_equal(np.asarray(webp.convert("RGB")), RGB)
 
 

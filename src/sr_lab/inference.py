@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from sr_lab.data.colour import rgb_to_ycbcr, ycbcr_to_rgb
-from sr_lab.data.image import pil_to_tensor, tensor_to_pil
+from sr_lab.data.image import pil_to_tensor, tensor_to_pil, to_8bit
 from sr_lab.models.base import SRModel
 from sr_lab.tiling import DEFAULT_OPTIONS, InferenceOptions, Progress, placement, upscale_tiled
 
@@ -86,10 +86,10 @@ def upscale_image(
 ) -> Image.Image:
     """Super-resolve a PIL image as ``options`` say (tiled: equal to one whole-image pass);
     RGBA/LA keep their alpha (transparent pixels border-filled first), L stays greyscale."""
+    if image.width < 1 or image.height < 1:
+        raise ValueError(f"the image is {image.width}x{image.height}: nothing to upscale")
+    image = to_8bit(image)  # 16/32-bit, float and palette images, as open_image gives them
     mode = image.mode
-    if mode == "P":
-        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
-        mode = image.mode
     has_alpha = mode in ("RGBA", "LA", "PA")
 
     def run(x: torch.Tensor) -> torch.Tensor:
@@ -103,7 +103,7 @@ def upscale_image(
     if has_alpha:
         out = torch.cat([out, _run_alpha(model, alpha, run)])
     result = tensor_to_pil(out)
-    if mode in ("L", "LA", "I", "I;16", "F"):
+    if mode in ("L", "LA"):
         result = result.convert("LA" if has_alpha else "L")
     return result
 

@@ -213,8 +213,8 @@ def run(args: argparse.Namespace) -> int:
             continue
         try:
             image = open_image(job.source)
-            if image.info.get("sr_lab_16bit"):
-                tqdm.write(f"note: {job.source} has 16 bits per sample; reduced to 8")
+            if image.info.get("sr_lab_deep"):
+                tqdm.write(f"note: {job.source} has more than 8 bits per sample; reduced to 8")
         except ImageError as err:
             tqdm.write(f"skipped {err}")
             failed += 1

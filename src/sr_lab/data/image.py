@@ -3,11 +3,12 @@ and float conversions with waifu2x's rounding."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from sr_lab.atomic import atomic_write
 
@@ -21,14 +22,29 @@ class ImageError(ValueError):
         super().__init__(f"{path}: {problem}")
 
 
+# Pillow refuses images above this many pixels (decompression bombs); SR_LAB_MAX_PIXELS raises
+# or lowers the limit for every sr_lab command.
+Image.MAX_IMAGE_PIXELS = int(os.environ.get("SR_LAB_MAX_PIXELS", Image.MAX_IMAGE_PIXELS))
+
+
+def _reduce(image: Image.Image, array: np.ndarray) -> Image.Image:
+    reduced = Image.fromarray(np.clip(array, 0, 255).round().astype(np.uint8), "L")
+    reduced.info = {**image.info, "sr_lab_deep": True}
+    return reduced
+
+
 def to_8bit(image: Image.Image) -> Image.Image:
-    """8-bit L/LA/RGB/RGBA from any PIL mode: 16-bit keeps its high byte, P expands its palette."""
+    """8-bit L/LA/RGB/RGBA from any PIL mode: 16-bit keeps its high byte (32-bit integers are
+    scaled by the widest of 8, 16 or 32 bits their values need), float images in 0..1 are
+    scaled to 0..255 (else clipped to it), P expands its palette."""
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
         array = np.asarray(image).astype(np.int64)
-        high = (array >> 8) if image.mode != "I" or array.max() > 255 else array
-        reduced = Image.fromarray(np.clip(high, 0, 255).astype(np.uint8), "L")
-        reduced.info = {**image.info, "sr_lab_16bit": True}
-        return reduced
+        top = array.max(initial=0)
+        bits = 0 if image.mode == "I" and top <= 255 else 8 if top <= 65535 else 24
+        return _reduce(image, array >> bits)
+    if image.mode == "F":
+        array = np.asarray(image, dtype=np.float64)
+        return _reduce(image, array * 255 if np.nanmax(array, initial=0) <= 1 else array)
     if image.mode == "P":
         return image.convert("RGBA" if "transparency" in image.info else "RGB")
     if image.mode == "PA":
@@ -45,9 +61,19 @@ def open_image(path: str | Path) -> Image.Image:
         raise ImageError(path, "no such file")
     try:
         with Image.open(path) as image:
+            frames = getattr(image, "n_frames", 1)
+            if frames > 1:  # PNG and WebP outputs hold one frame; timing would be lost
+                raise ImageError(path, f"animated ({frames} frames): give its frames one by one")
             image.load()
-            return to_8bit(image)
+            return to_8bit(ImageOps.exif_transpose(image))  # as browsers and waifu2x show it
+    except Image.DecompressionBombError:
+        limit = Image.MAX_IMAGE_PIXELS
+        raise ImageError(
+            path, f"more than {limit:,} pixels (Pillow's bomb limit; SR_LAB_MAX_PIXELS raises it)"
+        ) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        if isinstance(err, ImageError):
+            raise
         raise ImageError(path, f"not a readable image ({err})") from None
 
 
@@ -71,16 +97,27 @@ def list_images(folder: str | Path) -> list[Path]:
     return files
 
 
+def matching_icc(icc_profile: bytes | None, mode: str) -> bytes | None:
+    """``icc_profile`` if it describes the colour space of an image in ``mode`` (RGB for
+    RGB/RGBA, grey for L/LA), else None: a CMYK profile must not tag an RGB file."""
+    if not icc_profile or len(icc_profile) < 20:
+        return None
+    wanted = b"GRAY" if mode in ("L", "LA") else b"RGB "
+    return icc_profile if icc_profile[16:20] == wanted else None
+
+
 def save_image(image: Image.Image, path: str | Path, icc_profile: bytes | None = None) -> None:
     """Write an 8-bit PNG (or lossless WebP, by suffix) atomically: a temporary file, then a
     rename, so an interrupted write never leaves a truncated image. Parent folders are made."""
     path = Path(path)
     fmt = "WEBP" if path.suffix.lower() == ".webp" else "PNG"
     options = {"lossless": True} if fmt == "WEBP" else {}
+    image = to_8bit(image)
+    icc_profile = matching_icc(icc_profile, image.mode)
     if icc_profile:
         options["icc_profile"] = icc_profile
     with atomic_write(path) as f:
-        to_8bit(image).save(f, format=fmt, **options)
+        image.save(f, format=fmt, **options)
 
 
 def pil_to_tensor(image: Image.Image | np.ndarray) -> torch.Tensor:
