@@ -118,3 +118,12 @@ def test_bf16_falls_back_to_fp32_without_native_bf16(capsys: pytest.CaptureFixtu
     assert "no native bf16" in capsys.readouterr().err
     assert inference_options(args, {"avx512f", "avx512_bf16"}).precision == "bf16"
     assert capsys.readouterr().err == ""
+
+
+def test_a_very_small_tile_gets_a_warning(capsys: pytest.CaptureFixture) -> None:
+    parser = argparse.ArgumentParser()
+    add_inference_arguments(parser)
+    assert inference_options(parser.parse_args(["--tile", "8"])).tile == 8
+    assert "note: --tile 8 is small" in capsys.readouterr().err
+    inference_options(parser.parse_args(["--tile", "64"]))
+    assert capsys.readouterr().err == ""

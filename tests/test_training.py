@@ -150,6 +150,15 @@ def test_resuming_from_a_checkpoint_continues_that_run(tmp_path: Path) -> None:
     assert "Vgg7" in config and "ClippedWeightedHuber" in config
 
 
+def test_resuming_another_architecture_is_one_line(tmp_path: Path) -> None:
+    train(compose_train(tmp_path / "a", "model=dcscn8"))
+    ckpt = f"ckpt_path={tmp_path / 'a' / 'checkpoints' / 'last.ckpt'}"
+    with pytest.raises(ValueError, match="holds a dcscn .* but the config builds a vgg7"):
+        train(compose_train(tmp_path / "b", "model=vgg7", ckpt))
+    with pytest.raises(ValueError, match="missing.ckpt: no such file"):
+        train(compose_train(tmp_path / "c", f"ckpt_path={tmp_path / 'missing.ckpt'}"))
+
+
 def test_ema_weights_are_kept_and_checkpointed(tmp_path: Path) -> None:
     plain = train(compose_train(tmp_path / "plain", "model=vgg7"))
     ema = train(compose_train(tmp_path / "ema", "model=vgg7", "callbacks=ema"))

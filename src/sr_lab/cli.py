@@ -20,6 +20,7 @@ from sr_lab.config import cpu_training_precision
 from sr_lab.tiling import BACKENDS, InferenceOptions
 
 T = TypeVar("T")
+SMALL_TILE = 32  # input pixels: below this, the tiles' context overlap dominates the work
 
 
 def run_or_exit(function: Callable[..., T], *args: Any) -> T:
@@ -130,6 +131,12 @@ def inference_options(args: argparse.Namespace, flags: set[str] | None = None) -
     command has them, --tta and --device). ``--bf16`` on a CPU without native bf16 (``flags``:
     this machine's) would be emulated and many times slower: fp32 runs instead, with a notice."""
     device = getattr(args, "device", "cpu")
+    if 1 <= args.tile < SMALL_TILE:
+        print(
+            f"note: --tile {args.tile} is small: every tile recomputes the model's context on "
+            "each side, so this runs many times slower than the default 256",
+            file=sys.stderr,
+        )
     bf16 = args.bf16
     if bf16 and device == "cpu" and cpu_training_precision(flags) != "bf16-mixed":
         print(

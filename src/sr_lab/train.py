@@ -16,6 +16,7 @@ import pytorch_lightning as pl
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from pytorch_lightning.loggers import TensorBoardLogger
 
+from sr_lab import models
 from sr_lab.checks import number, whole
 from sr_lab.cli import exit_on_version, remove_stub, run_or_exit
 from sr_lab.config import CONF_DIR, build  # importing it registers the configs' resolvers
@@ -33,6 +34,16 @@ def check_config(cfg: DictConfig, model: SRModel) -> None:
         raise ValueError(
             f"data.patch_size {patch} is too small for {model.arch}: it loses {model.offset} "
             f"output pixels on each side (use at least {2 * model.offset + 2 * scale})"
+        )
+
+
+def check_resume(ckpt: Path, model: SRModel) -> None:
+    """Resuming needs a checkpoint of the same network: one line if it is another."""
+    saved = models.load(ckpt)  # a ModelFileError (one line) if it is no checkpoint at all
+    if (saved.arch, saved.config) != (model.arch, model.config):
+        raise ValueError(
+            f"ckpt_path {ckpt} holds a {saved.arch} {saved.config}, but the config builds a "
+            f"{model.arch} {model.config}: resume with the run's own model settings"
         )
 
 
@@ -62,6 +73,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     pl.seed_everything(whole("seed", cfg.seed, 0), workers=True)
     model = build(cfg, "model")
     check_config(cfg, model)
+    if cfg.ckpt_path is not None:
+        check_resume(Path(cfg.ckpt_path), model)
     data = build(cfg, "data")
     data.check_model(model)
     module = SRModule(
