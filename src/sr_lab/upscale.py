@@ -1,13 +1,14 @@
 """Upscale and denoise images: ``python -m sr_lab.upscale INPUT [INPUT ...] -o OUT``.
 
-INPUT is image files or folders (searched recursively); OUT is a file for a single input image,
-else a folder that mirrors the input tree. Tiled inference equals whole-image inference, in
-memory bounded by the tile size.
+INPUT is image files or folders (searched recursively); OUT is a .png or .webp file for a single
+input image, else a folder (made if needed) that mirrors the input tree. Tiled inference equals
+whole-image inference, in memory bounded by the tile size.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,26 +97,59 @@ class Job:
     target: Path
 
 
+OUTPUT_SUFFIXES = (".png", ".webp")
+
+
 def plan_jobs(inputs: list[Path], out: Path, fmt: str) -> list[Job]:
-    """Pair every input image with its output path, mirroring folders."""
+    """Pair every input image with its output path, mirroring folders; every output problem
+    (an unsupported suffix, a file where a folder must be, an output that is an input, two
+    inputs on one output, a folder that cannot be written) is found here, before any work."""
     for path in inputs:
         if not path.exists():
             raise UsageError(f"{path}: no such file or folder")
-    if len(inputs) == 1 and inputs[0].is_file() and not out.is_dir():
-        target = out if out.suffix.lower() in (".png", ".webp") else out.with_suffix(f".{fmt}")
-        return [Job(inputs[0], target)]
-    jobs = []
-    for path in inputs:
-        if path.is_file():
-            jobs.append(Job(path, out / f"{path.stem}.{fmt}"))
-        else:
+    if len(inputs) == 1 and inputs[0].is_file() and out.suffix and not out.is_dir():
+        if out.suffix.lower() not in OUTPUT_SUFFIXES:
+            raise UsageError(f"-o {out}: the output must end in .png or .webp")
+        jobs = [Job(inputs[0], out)]
+    else:
+        if out.suffix.lower() in OUTPUT_SUFFIXES + (".jpg", ".jpeg") and not out.is_dir():
+            raise UsageError(f"-o {out}: several input images need an output folder, not a file")
+        jobs = []
+        for path in inputs:
+            if path.is_file():
+                jobs.append(Job(path, out / f"{path.stem}.{fmt}"))
+                continue
             try:
                 files = list_images(path)
             except ImageError as err:
                 raise UsageError(str(err)) from None
             base = out / path.name if len(inputs) > 1 else out
             jobs += [Job(f, (base / f.relative_to(path)).with_suffix(f".{fmt}")) for f in files]
+    check_targets(jobs)
     return jobs
+
+
+def check_targets(jobs: list[Job]) -> None:
+    """Outputs must be distinct, differ from every input, and lie in folders that can be made
+    and written; stale temporary files of an interrupted earlier run are removed."""
+    sources = {job.source.resolve() for job in jobs}
+    seen: dict[Path, Path] = {}
+    for job in jobs:
+        target = job.target.resolve()
+        if target in sources:
+            raise UsageError(f"{job.target} is an input image: choose another -o")
+        if target in seen:
+            raise UsageError(f"{seen[target]} and {job.source} would both write {job.target}")
+        seen[target] = job.source
+    for folder in sorted({job.target.parent for job in jobs}):
+        existing = next((p for p in [folder, *folder.parents] if p.exists()), None)
+        if existing is not None and not existing.is_dir():
+            raise UsageError(f"-o: {existing} is a file, so {folder} cannot be a folder")
+        if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+            raise UsageError(f"-o: {existing} is not writable")
+    for job in jobs:
+        for stale in job.target.parent.glob(f".{job.target.name}.*.tmp"):
+            stale.unlink(missing_ok=True)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -226,7 +260,12 @@ def run(args: argparse.Namespace) -> int:
             total = tile_count(image.height, image.width, options)
             with tqdm(total=total, desc=job.source.name, unit="tile", leave=False) as bar:
                 image = upscale_image(model, image, options, bar.update)
-        save_image(resize_to(image, size), job.target, icc)
+        try:
+            save_image(resize_to(image, size), job.target, icc)
+        except OSError as err:  # a full disk, a folder removed meanwhile: this image fails
+            tqdm.write(f"failed {job.target}: {err.strerror or err}")
+            failed += 1
+            continue
         done += 1
     seconds = time.perf_counter() - start
     print(
