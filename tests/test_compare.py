@@ -56,3 +56,6 @@ def test_bad_values_are_one_line(tmp_path: Path) -> None:
         result = run_module("sr_lab.compare", "synthetic:1", "-o", tmp_path / "c.png", *args)
         assert result.returncode == 2 and result.stderr.strip() == message
     assert not (tmp_path / "c.png").exists()
+    result = run_module("sr_lab.compare", "synthetic:1", "-o", tmp_path / "c.jpg")
+    assert result.returncode == 2 and "must end in .png or .webp" in result.stderr
+    assert not (tmp_path / "c.jpg").exists()

@@ -104,6 +104,8 @@ def main(argv: list[str] | None = None) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Make the strip the arguments ask for and write it."""
+    if args.output.suffix.lower() not in (".png", ".webp"):
+        raise ValueError(f"-o {args.output}: the output must end in .png or .webp")
     whole("--scale", args.scale, 2)
     whole("--zoom", args.zoom, 1, 16)
     try:
