@@ -44,6 +44,9 @@ def venv_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_installed_package_is_the_wheel(venv_bin: Path, tmp_path: Path) -> None:
     where = run(venv_bin / "python", "-c", "import sr_lab; print(sr_lab.__file__)", cwd=tmp_path)
     assert "site-packages" in where.stdout and str(ROOT) not in where.stdout
+    sweepers = "from hydra.core.plugins import Plugins; from hydra.plugins.sweeper import Sweeper;"
+    sweepers += "print([p.__name__ for p in Plugins.instance().discover(Sweeper)])"
+    assert "OptunaSweeper" in run(venv_bin / "python", "-c", sweepers, cwd=tmp_path).stdout
     for name in COMMANDS:
         done = run(venv_bin / f"sr-lab-{name}", "--version", cwd=tmp_path)
         assert done.stdout.strip() == f"sr_lab {__version__}"
@@ -60,7 +63,6 @@ def test_installed_commands_train_and_upscale_outside_the_checkout(
     trained = models.load(tmp_path / "run" / "checkpoints" / "last.ckpt")
     assert (trained.arch, trained.config["layers"]) == ("dcscn", 3)
     Image.new("RGB", (20, 16), (200, 40, 90)).save(tmp_path / "in.png")
-    weights = tmp_path / "run" / "checkpoints" / "last.ckpt"
-    run(venv_bin / "sr-lab-upscale", "in.png", "-o", "out.png", "--weights", weights, cwd=tmp_path)
+    run(venv_bin / "sr-lab-upscale", "in.png", "-o", "out.png", cwd=tmp_path)  # the wheel's model
     assert Image.open(tmp_path / "out.png").size == (40, 32)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.png", "my_conf", "out.png", "run"]
