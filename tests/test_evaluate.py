@@ -219,7 +219,7 @@ def test_degradation_and_jpeg_quality_make_the_lr(config, folder: Path) -> None:
         for k, v in (("clean", bicubic), ("noisy", scores_only(noisy)))
     }
     assert psnr["noisy"] < psnr["clean"] - 1
-    with pytest.raises(ValueError, match="jpeg_quality must be in 1..100"):
+    with pytest.raises(ValueError, match="jpeg_quality must be 1..100, got"):
         evaluate(config(**base, jpeg_quality=0))
 
 
