@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from conftest import run_module
 from sr_lab import models
@@ -17,7 +18,7 @@ VGG7_MACS_48 = sum(
 )
 
 
-def run_bench(*args: str) -> dict:
+def run_bench(*args: str | Path) -> dict:
     """Run ``python -m sr_lab.bench ARGS`` and parse the JSON it prints."""
     result = run_module("sr_lab.bench", *args)
     assert result.returncode == 0, result.stderr
@@ -87,13 +88,22 @@ def test_bench_infer_reports_each_size_from_fresh_processes() -> None:
         "16",
     ]
     report = run_bench(*args)
-    assert (report["model"], report["exact"], report["tile"]) == ("vgg7", True, 16)
+    assert (report["model"], report["exact"], report["tile"]) == ("vgg7", False, 16)
     small, large = report["sizes"]
     assert (small["size"], large["size"]) == (40, 48)
     assert small["whole_s"] > 0 and large["whole_s"] is None
     assert small["tiled_over_whole"] == round(small["tiled_s"] / small["whole_s"], 3)
     assert large["peak_rss_mb"] > 0 and large["flop_bound_s"] > 0
     assert large["megapixels_per_s"] == round(48 * 48 / 1e6 / large["tiled_s"], 4)
+
+
+def test_bench_agree_measures_options_against_the_exact_path() -> None:
+    image = Path(__file__).parent / "data" / "builtin_in.png"
+    exact = run_bench("agree", image, "--exact")
+    assert (exact["max_difference"], exact["differing_pct"], exact["psnr_vs_exact"]) == (0, 0, None)
+    default = run_bench("agree", image, "--tile", "16")
+    assert default["options"]["exact"] is False and default["max_difference"] <= 1
+    assert default["options"]["tile"] == 16
 
 
 def test_a_bad_model_name_is_one_error_line() -> None:

@@ -254,7 +254,7 @@ def test_bad_values_are_named_before_any_work(config, folder: Path) -> None:
         ({"jpeg_quality": "abc"}, "jpeg_quality must be a whole number, got 'abc'"),
         ({"jpeg_quality": 0}, "jpeg_quality must be 1..100, got 0"),
         ({"seed": -1}, "seed must be >= 0, got -1"),
-        ({"inference.tile": "abc"}, "inference: tile and batch must be integers"),
+        ({"inference.tile": "abc"}, "inference: tile must be a whole number, got 'abc'"),
     ]:
         with pytest.raises(ValueError, match=message):
             evaluate(config(dataset=str(folder), **values))

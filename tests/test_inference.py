@@ -57,7 +57,7 @@ def test_upconv7_edges_are_waifu2x_replicate_padding() -> None:
     x = torch.rand(1, 3, 13, 17)
     with torch.no_grad(), exact_kernels():
         expected = model(F.pad(x, (7, 7, 7, 7), mode="replicate"))
-    assert torch.equal(run_padded(model, x), expected)
+    assert torch.equal(run_padded(model, x, InferenceOptions(exact=True)), expected)
 
 
 def test_vgg7_2x_equals_waifu2x_nearest_then_pad() -> None:
@@ -83,8 +83,8 @@ def test_output_is_exactly_scale_times_input(name: str, padding: tuple[int, int]
 def test_whole_image_fast_kernels_and_bf16_stay_close() -> None:
     model = models.build("upconv7").eval()
     x = torch.rand(1, 3, 20, 24, generator=torch.Generator().manual_seed(1))
-    exact = run_padded(model, x)
-    fast = run_padded(model, x, InferenceOptions(exact=False))
+    exact = run_padded(model, x, InferenceOptions(exact=True))
+    fast = run_padded(model, x)
     bf16 = run_padded(model, x, InferenceOptions(precision="bf16"))
     assert torch.allclose(fast, exact, atol=1e-5, rtol=0) and bf16.dtype == torch.bfloat16
     assert 0 < (bf16.float() - exact).abs().max() < 0.05
@@ -156,3 +156,23 @@ def test_y_channel_model_runs_on_bt601_y() -> None:
     assert (out.mode, out.size) == ("RGB", (26, 20))
     y_out = rgb_to_y(pil_to_tensor(out).double())
     assert (y_out - 0.7).abs().max() < 1.5 / 255
+
+
+FAST_SAMPLES = ["miku_small.png", "miku_small_noisy.jpg", "miku_bg.png", "tone.png", "tta.png"]
+SLOW_SAMPLES = ["city.jpg", "lena.png", "miku_CC_BY-NC.jpg", "miku_noisy.jpg", "slide.png"]
+
+
+@pytest.mark.parametrize(
+    "sample", [*FAST_SAMPLES, *(pytest.param(s, marks=pytest.mark.slow) for s in SLOW_SAMPLES)]
+)
+def test_the_default_is_within_one_step_of_exact(waifu2x_dir: Path, sample: str) -> None:
+    """The default (oneDNN) path against ``exact=True`` on every pixel of waifu2x's sample
+    images, for the built-in model and (on the small ones) upconv_7, which runs channels_last."""
+    image = Image.open(waifu2x_dir / "images" / sample)
+    weights = ["builtin"] + ["upconv_7/art/scale2.0x_model.json"] * (sample in FAST_SAMPLES)
+    exact = InferenceOptions(exact=True)
+    for name in weights:
+        model = models.load(name if name == "builtin" else waifu2x_dir / "models" / name)
+        fast = np.asarray(upscale_image(InferenceOptions().prepare(model), image), dtype=int)
+        reference = np.asarray(upscale_image(exact.prepare(model), image, exact), dtype=int)
+        assert fast.shape == reference.shape and np.abs(fast - reference).max() <= 1, name

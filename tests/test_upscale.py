@@ -84,8 +84,8 @@ def test_scale_4_and_overwrite(waifu2x_dir: Path, art: Path, tmp_path: Path) -> 
     again = upscale(source, "-o", out, "--weights", art, "--scale", "4")
     assert again.returncode == 0 and "it exists (--overwrite replaces it)" in again.stdout
     assert "1 kept (existing), 0 failed" in again.stdout
-    fast = ["--overwrite", "--fast", "--bf16", "--channels-last"]
-    forced = upscale(source, "-o", out, "--weights", art, "--scale", "4", *fast)
+    flags = ["--overwrite", "--exact", "--bf16", "--channels-last"]
+    forced = upscale(source, "-o", out, "--weights", art, "--scale", "4", *flags)
     assert forced.returncode == 0 and Image.open(out).size == (160, 120)
 
 

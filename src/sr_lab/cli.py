@@ -101,10 +101,10 @@ def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
         help="tiles per forward pass; more helps on a GPU (default: 1)",
     )
     parser.add_argument(
-        "--fast",
+        "--exact",
         action="store_true",
-        help="faster CPU kernels (oneDNN); tiles then differ from a whole-image pass by float "
-        "rounding",
+        help="ATen's CPU kernels instead of oneDNN's: output bit-identical to one whole-image "
+        "pass for any tile and batch, 2-3x slower (by default it is within float rounding)",
     )
     parser.add_argument(
         "--bf16",
@@ -121,8 +121,10 @@ def add_inference_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--channels-last",
-        action="store_true",
-        help="channels_last memory format (faster with --fast on many CPUs)",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="channels_last memory format (default: the model's faster one on the CPU, "
+        "measured: on for upconv7 and vgg7, off for dcscn and espcn7)",
     )
 
 
@@ -150,7 +152,7 @@ def inference_options(args: argparse.Namespace, flags: set[str] | None = None) -
         tta=getattr(args, "tta", 1),
         precision="bf16" if bf16 else "fp32",
         channels_last=args.channels_last,
-        exact=not args.fast,
+        exact=args.exact,
         device=device,
         backend=args.backend,
     )

@@ -11,9 +11,16 @@ import torch.nn.functional as F
 from PIL import Image
 
 from sr_lab.data.colour import rgb_to_ycbcr, ycbcr_to_rgb
-from sr_lab.data.image import pil_to_tensor, tensor_to_pil, to_8bit
+from sr_lab.data.image import bytes_to_pil, image_bytes, quantize, to_8bit
 from sr_lab.models.base import SRModel
-from sr_lab.tiling import DEFAULT_OPTIONS, InferenceOptions, Progress, placement, upscale_tiled
+from sr_lab.tiling import (
+    DEFAULT_OPTIONS,
+    InferenceOptions,
+    Progress,
+    Store,
+    placement,
+    upscale_tiled,
+)
 
 
 @torch.inference_mode()
@@ -24,7 +31,8 @@ def run_padded(
 
     The input is replicate-padded (``model.padding``) so border pixels see real-looking
     neighbours (as waifu2x pads), and what the padding adds beyond ``offset`` is cropped. With
-    ``options.exact`` the result is bit-identical to ``tiling.upscale_tiled``.
+    ``options.exact`` the result is bit-identical to ``tiling.upscale_tiled``. Memory grows
+    with the image (every layer's activations at once): for tests and measurements.
     """
     device, dtype = placement(model)
     pad, crop = model.padding()
@@ -41,26 +49,36 @@ def _lanczos(plane: torch.Tensor, scale: int) -> torch.Tensor:
     return torch.from_numpy(np.asarray(image.resize(size, Image.Resampling.LANCZOS)).copy())
 
 
-Runner = Callable[[torch.Tensor], torch.Tensor]
+Runner = Callable[..., torch.Tensor]
 
 
-def _run_channels(model: SRModel, x: torch.Tensor, run: Runner) -> torch.Tensor:
-    """Run an RGB (3, H, W) tensor through a 3-channel model, or through a Y-channel model
-    (BT.601 Y, as training uses) with Cb and Cr upscaled by Lanczos."""
+def _to_bytes(x: torch.Tensor) -> torch.Tensor:
+    return quantize(x.float())
+
+
+def _mean_to_bytes(x: torch.Tensor) -> torch.Tensor:
+    return quantize(x.float().mean(dim=1, keepdim=True))
+
+
+def _run_colour(model: SRModel, rgb: torch.Tensor, run: Runner) -> torch.Tensor:
+    """(3, sH, sW) uint8 from an RGB (3, H, W) tensor (uint8 or float), through a 3-channel
+    model tile by tile, or through a Y-channel model (BT.601 Y, as training uses) with Cb and
+    Cr upscaled by Lanczos (whole-image float planes: PIL's Lanczos does not tile)."""
     if model.in_channels == 3:
-        return run(x[None])[0].clamp(0, 1)
-    ycbcr = rgb_to_ycbcr(x)
+        return run(rgb[None], _to_bytes)[0]
+    rgb = rgb.float().div_(255) if rgb.dtype == torch.uint8 else rgb
+    ycbcr = rgb_to_ycbcr(rgb)
     y = run(ycbcr[None, :1])[0].float().cpu()
     chroma = torch.stack([_lanczos(ycbcr[c], model.scale) for c in (1, 2)])
-    return ycbcr_to_rgb(torch.cat([y, chroma])).clamp(0, 1)
+    return quantize(ycbcr_to_rgb(torch.cat([y, chroma])))
 
 
 def _run_alpha(model: SRModel, alpha: torch.Tensor, run: Runner) -> torch.Tensor:
-    """Upscale an alpha plane (1, H, W) with the model itself, so edges stay as sharp as colour."""
+    """Upscale a uint8 alpha plane (1, H, W) with the model itself (the mean of its output
+    channels), so edges stay as sharp as colour."""
     if model.scale == 1:
         return alpha
-    out = run(alpha.expand(model.in_channels, -1, -1)[None])[0]
-    return out.float().cpu().mean(dim=0, keepdim=True).clamp(0, 1)
+    return run(alpha.expand(model.in_channels, -1, -1)[None], _mean_to_bytes)[0]
 
 
 def fill_transparent(rgb: torch.Tensor, alpha: torch.Tensor, steps: int) -> torch.Tensor:
@@ -92,17 +110,17 @@ def upscale_image(
     mode = image.mode
     has_alpha = mode in ("RGBA", "LA", "PA")
 
-    def run(x: torch.Tensor) -> torch.Tensor:
-        return upscale_tiled(model, x, options, progress)
+    def run(x: torch.Tensor, store: Store | None = None) -> torch.Tensor:
+        return upscale_tiled(model, x, options, progress, store)
 
-    rgb = pil_to_tensor(image.convert("RGB"))
+    rgb = image_bytes(image.convert("RGB"))
     if has_alpha:
-        alpha = pil_to_tensor(image.getchannel("A"))
-        rgb = fill_transparent(rgb, alpha, model.context)
-    out = _run_channels(model, rgb, run).float().cpu()
+        alpha = image_bytes(image.getchannel("A"))
+        rgb = fill_transparent(rgb.float().div_(255), alpha.float().div_(255), model.context)
+    planes = [_run_colour(model, rgb, run).cpu()]
     if has_alpha:
-        out = torch.cat([out, _run_alpha(model, alpha, run)])
-    result = tensor_to_pil(out)
+        planes.append(_run_alpha(model, alpha, run).cpu())
+    result = bytes_to_pil(planes[0] if len(planes) == 1 else torch.cat(planes))
     if mode in ("L", "LA"):
         result = result.convert("LA" if has_alpha else "L")
     return result

@@ -1,10 +1,13 @@
-"""The inference engine: exact tiled inference and test-time augmentation, run as one
+"""The inference engine: tiled inference and test-time augmentation, run as one
 ``InferenceOptions`` object says.
 
-The image is replicate-padded by the model's context once (as waifu2x pads), then cut into
-tiles of ``tile`` input pixels that each carry the context on every side, run in batches and
-stitched. Every output pixel sees exactly the input it would see in one whole-image pass, so
-the result equals ``inference.run_padded`` while memory depends on the tile, not the image.
+The image is cut into equal tiles of at most ``tile`` input pixels a side, each read with the
+model's context on every side (replicate-padded at the borders, as waifu2x pads), run in
+batches (all TTA variants of a tile together) and written into the output as it comes. Every
+output pixel sees exactly the input it would see in one whole-image pass, so with exact kernels
+the result equals ``inference.run_padded`` bit for bit. Beside the input and the output (8-bit
+when the caller passes ``store=quantize``) only tile-sized buffers exist: memory depends on the
+tile, not on the image.
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from sr_lab import dihedral
+from sr_lab.checks import whole
 from sr_lab.models.base import SRModel
 
 TTA_LEVELS = (1, 2, 4, 8)
@@ -27,9 +30,10 @@ Progress = Callable[[int], None]
 
 @contextlib.contextmanager
 def exact_kernels(enabled: bool = True) -> Iterator[None]:
-    """On CPU, oneDNN picks convolution algorithms by input size, so the same pixel can come out
-    an ulp apart in a tile and in the whole image; ATen's own kernels do not. ``enabled`` trades
-    oneDNN's speed (about 1.5x on 2 cores) for that exactness."""
+    """On CPU, oneDNN picks convolution algorithms by input size and batch, so the same pixel
+    can come out an ulp apart in a tile and in the whole image; ATen's own kernels do not.
+    ``enabled`` trades oneDNN's speed (2-3x on 2 cores, docs/benchmarks.md) for that
+    exactness."""
     previous = torch.backends.mkldnn.enabled
     torch.backends.mkldnn.enabled = previous and not enabled
     try:
@@ -41,26 +45,24 @@ def exact_kernels(enabled: bool = True) -> Iterator[None]:
 @dataclass(frozen=True)
 class InferenceOptions:
     """How models run, from the CLIs and configs to the engine: tile side (input pixels),
-    tiles per forward pass, TTA level, precision (fp32 | bf16 autocast), channels_last weights,
-    exact kernels (bit-identical tiling on CPU), the device, and the backend (PyTorch, or the
-    model exported to ONNX and run by onnxruntime on the CPU)."""
+    tiles per forward pass, TTA level, precision (fp32 | bf16 autocast), channels_last layout
+    (None: the model's own ``channels_last_cpu`` on the CPU, off elsewhere), exact kernels
+    (ATen's, bit-identical to one whole-image pass; default oneDNN's, within float rounding),
+    the device, and the backend (PyTorch, or the model exported to ONNX and run by onnxruntime
+    on the CPU)."""
 
     tile: int = 256
     batch: int = 1
     tta: int = 1
     precision: str = "fp32"
-    channels_last: bool = False
-    exact: bool = True
+    channels_last: bool | None = None
+    exact: bool = False
     device: str = "cpu"
     backend: str = "torch"
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.tile, int) and isinstance(self.batch, int)):
-            raise ValueError(f"tile and batch must be integers, got {self.tile!r}, {self.batch!r}")
-        if self.tile < 1 or self.batch < 1:
-            raise ValueError(
-                f"tile and batch must be >= 1, got tile={self.tile}, batch={self.batch}"
-            )
+        whole("tile", self.tile, 1)
+        whole("batch", self.batch, 1)
         if self.tta not in TTA_LEVELS:
             raise ValueError(f"tta must be one of {TTA_LEVELS}, got {self.tta}")
         if self.precision not in PRECISIONS:
@@ -78,8 +80,14 @@ class InferenceOptions:
 
             if not isinstance(model, OnnxRuntimeModel):
                 model = OnnxRuntimeModel(onnx_bytes(model))
-        layout = torch.channels_last if self.channels_last else torch.contiguous_format
+        layout = torch.channels_last if self.wants_channels_last(model) else torch.contiguous_format
         return model.eval().to(self.device, memory_format=layout)
+
+    def wants_channels_last(self, model: SRModel) -> bool:
+        """The layout asked for, or (None) the one measured fastest for ``model`` on the CPU."""
+        if self.channels_last is not None:
+            return self.channels_last
+        return self.device == "cpu" and model.channels_last_cpu
 
     @contextlib.contextmanager
     def runtime(self) -> Iterator[None]:
@@ -102,13 +110,28 @@ def placement(model: SRModel) -> tuple[torch.device, torch.dtype]:
 DEFAULT_OPTIONS = InferenceOptions()
 
 
-def _tile_origins(size: int, tile: int) -> list[int]:
-    return list(range(0, size, tile))
+Store = Callable[[torch.Tensor], torch.Tensor]
+
+
+def _grid(size: int, tile: int) -> tuple[int, list[int]]:
+    """(step, origins): the fewest tiles of at most ``tile`` pixels along a side of ``size``,
+    made equal (279 pixels with tile 256: two of 140, not 256 + 23 and a mostly padded one)."""
+    step = -(-size // -(-size // tile))
+    return step, list(range(0, size, step))
 
 
 def _batches(items: list, size: int) -> Iterator[list]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def _window(x: torch.Tensor, top: int, left: int, span: tuple[int, int]) -> torch.Tensor:
+    """The (height, width) = ``span`` window of a (1, C, H, W) image at (top, left),
+    replicate-padded where it leaves the image (indices clamped to the border), as one
+    whole-image pad would give it."""
+    rows = torch.arange(top, top + span[0]).clamp_(0, x.shape[-2] - 1)
+    cols = torch.arange(left, left + span[1]).clamp_(0, x.shape[-1] - 1)
+    return x[..., rows[:, None], cols]
 
 
 @torch.inference_mode()
@@ -117,56 +140,59 @@ def upscale_tiled(
     x: torch.Tensor,
     options: InferenceOptions = DEFAULT_OPTIONS,
     progress: Progress | None = None,
+    store: Store | None = None,
 ) -> torch.Tensor:
-    """Super-resolve a (1, C, H, W) image tile by tile, as the mean over the first
-    ``options.tta`` dihedral variants of the input, each mapped back (``sr_lab.dihedral``).
-    Without TTA, bit-identical on CPU to ``run_padded`` with the same options. ``progress`` is
-    called with the tiles finished after each batch."""
+    """Super-resolve a (1, C, H, W) image, float in [0, 1] or uint8 (read as value / 255),
+    tile by tile, as the mean over the first ``options.tta`` dihedral variants of each tile,
+    each mapped back (``sr_lab.dihedral``). ``store`` turns each finished tile into what the
+    output holds (e.g. ``data.image.quantize`` for uint8; default: the model's float output).
+    With exact kernels, bit-identical on CPU to ``run_padded``. ``progress`` is called with
+    the tiles finished (per TTA variant) after each batch."""
     if x.shape[0] != 1:
         raise ValueError(f"upscale_tiled takes one image (1, C, H, W), got batch {x.shape[0]}")
-    total = None
-    with options.runtime():
-        for variant in range(options.tta):
-            moved = dihedral.transform(x, variant).contiguous()
-            y = _upscale_tiled(model, moved, options.tile, options.batch, progress)
-            y = dihedral.invert(y, variant)
-            total = y if total is None else total + y
-    return total if options.tta == 1 else total / options.tta
-
-
-def _upscale_tiled(
-    model: SRModel, x: torch.Tensor, tile: int, batch: int, progress: Progress | None
-) -> torch.Tensor:
     device, dtype = placement(model)
     c, excess = model.padding()
-    s = model.scale
-    _, channels, h, w = x.shape
-    tile = min(tile, max(h, w))
-    ys, xs = _tile_origins(h, tile), _tile_origins(w, tile)
-    # replicate-pad by the context, and further at the bottom/right so every tile is full size
-    extra_h, extra_w = ys[-1] + tile - h, xs[-1] + tile - w
-    padded = F.pad(x.to(device, dtype), (c, c + extra_w, c, c + extra_h), "replicate")
-    out = torch.empty(
-        1,
-        model.out_channels,
-        s * (h + extra_h),
-        s * (w + extra_w),
-        dtype=dtype,
-        device=device,
-    )
-    span, core = tile + 2 * c, s * tile
+    s, (h, w) = model.scale, x.shape[-2:]
+    (tile_h, ys), (tile_w, xs) = _grid(h, options.tile), _grid(w, options.tile)
+    span = (tile_h + 2 * c, tile_w + 2 * c)
     origins = [(y, x0) for y in ys for x0 in xs]
-    for group in _batches(origins, batch):
-        windows = torch.cat([padded[..., y : y + span, x0 : x0 + span] for y, x0 in group])
-        result = model(windows)[..., excess : excess + core, excess : excess + core]
-        for (y, x0), part in zip(group, result, strict=True):
-            out[0, :, s * y : s * y + core, s * x0 : s * x0 + core] = part
+    out = None
+    with options.runtime():
+        for group in _batches(origins, options.batch):
+            windows = torch.cat([_window(x, y - c, x0 - c, span) for y, x0 in group]).to(device)
+            is_bytes = windows.dtype == torch.uint8
+            windows = windows.to(dtype).div_(255) if is_bytes else windows.to(dtype)
+            result = _run_variants(model, windows, options.tta, progress)
+            result = result[..., excess : excess + s * tile_h, excess : excess + s * tile_w]
+            result = store(result) if store is not None else result
+            if out is None:
+                size = (1, result.shape[1], s * h, s * w)
+                layout = torch.channels_last  # (H, W, C) in memory: an image array as it is
+                out = torch.empty(
+                    size, dtype=result.dtype, device=result.device, memory_format=layout
+                )
+            for (y, x0), part in zip(group, result, strict=True):
+                rows, cols = min(s * tile_h, s * (h - y)), min(s * tile_w, s * (w - x0))
+                out[0, :, s * y : s * y + rows, s * x0 : s * x0 + cols] = part[:, :rows, :cols]
+    return out
+
+
+def _run_variants(
+    model: SRModel, windows: torch.Tensor, tta: int, progress: Progress | None
+) -> torch.Tensor:
+    """The mean of the model's output over the first ``tta`` dihedral variants of the windows
+    (all of one shape, so each variant is one batch)."""
+    total = None
+    for variant in range(tta):
+        moved = dihedral.transform(windows, variant).contiguous()
+        y = dihedral.invert(model(moved), variant)
+        total = y if total is None else total + y
         if progress is not None:
-            progress(len(group))
-    return out[..., : s * h, : s * w]
+            progress(len(windows))
+    return total if tta == 1 else total / tta
 
 
 def tile_count(height: int, width: int, options: InferenceOptions) -> int:
     """How many tiles ``upscale_tiled`` runs for an image (for progress bars)."""
-    tile = min(options.tile, max(height, width))
-    return options.tta * len(_tile_origins(height, tile)) * len(_tile_origins(width, tile))
+    rows, cols = _grid(height, options.tile)[1], _grid(width, options.tile)[1]
+    return options.tta * len(rows) * len(cols)

@@ -1,4 +1,4 @@
-"""Throughput and memory benchmarks: ``python -m sr_lab.bench data|train|infer``.
+"""Throughput and memory benchmarks: ``python -m sr_lab.bench data|train|infer|agree``.
 
 Each command prints one JSON object, so results can be compared and recorded
 (docs/benchmarks.md). Timings live here, never in tests.

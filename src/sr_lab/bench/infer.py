@@ -1,21 +1,26 @@
 """``bench infer``: tiled against whole-image inference time, throughput and peak memory per
-image size, each measured in a fresh process (``infer-once``), beside the FLOP bound."""
+image size, each measured in a fresh process (``infer-once``), beside the FLOP bound; and
+``bench agree``: how far an option set's output is from the exact fp32 one on a real image."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import subprocess
 import sys
 import time
 
+import numpy as np
 import torch
+from PIL import Image
 
 from sr_lab import models
 from sr_lab.bench.flops import conv_flops, matmul_flops_per_s
 from sr_lab.cli import add_inference_arguments, inference_options
-from sr_lab.inference import run_padded
-from sr_lab.tiling import upscale_tiled
+from sr_lab.data.image import open_image, pil_to_tensor
+from sr_lab.inference import run_padded, upscale_image
+from sr_lab.tiling import InferenceOptions
 
 
 def peak_rss_mb() -> float:
@@ -27,23 +32,27 @@ def peak_rss_mb() -> float:
 
 
 def infer_once(args: argparse.Namespace) -> dict:
-    """One measurement in this (fresh) process: seconds and peak RSS for one image size."""
+    """One measurement in this (fresh) process: seconds and peak RSS for one image size, tiled
+    as ``sr_lab.upscale`` runs (an 8-bit RGB image in, one out) or as one float tensor pass."""
     options = inference_options(args)
     model = options.prepare(models.build(args.model))
-    x = torch.rand(1, model.in_channels, args.size, args.size)
+    pixels = torch.randint(0, 256, (args.size, args.size, 3), dtype=torch.uint8)
+    image = Image.fromarray(pixels.numpy(), "RGB")
+    del pixels
     start = time.perf_counter()
     if args.mode == "whole":
-        run_padded(model, x, options)
+        run_padded(model, pil_to_tensor(image)[None], options)
     else:
-        upscale_tiled(model, x, options)
+        upscale_image(model, image, options)
     seconds = time.perf_counter() - start
     return {"seconds": round(seconds, 3), "peak_rss_mb": peak_rss_mb()}
 
 
 def measure(args: argparse.Namespace, size: int, mode: str) -> dict:
     """``infer_once`` in a fresh process, so each peak RSS is its own."""
-    flags = [f for f, on in (("--fast", args.fast), ("--bf16", args.bf16)) if on]
-    flags += ["--channels-last"] if args.channels_last else []
+    flags = [f for f, on in (("--exact", args.exact), ("--bf16", args.bf16)) if on]
+    if args.channels_last is not None:
+        flags += ["--channels-last" if args.channels_last else "--no-channels-last"]
     flags += ["--backend", args.backend]
     command = [sys.executable, "-m", "sr_lab.bench", "infer-once", "--model", args.model]
     command += ["--tile", str(args.tile), "--batch", str(args.batch), *flags]
@@ -77,12 +86,33 @@ def bench_infer(args: argparse.Namespace) -> dict:
         "model": args.model,
         "tile": args.tile,
         "batch": args.batch,
-        "exact": not args.fast,
+        "exact": args.exact,
         "bf16": args.bf16,
         "channels_last": args.channels_last,
         "backend": args.backend,
         "matmul_gflops": round(rate / 1e9, 1),
         "sizes": sizes,
+    }
+
+
+def bench_agree(args: argparse.Namespace) -> dict:
+    """The options' output against the exact fp32 one on a real image: the largest difference
+    in 8-bit steps, the share of pixels that differ, and the PSNR (RGB, 8-bit) between them."""
+    model = models.load(args.weights)
+    image = open_image(args.image)
+    exact = InferenceOptions(exact=True)
+    options = inference_options(args)
+    reference = np.asarray(upscale_image(exact.prepare(model), image, exact), dtype=np.float64)
+    result = np.asarray(upscale_image(options.prepare(model), image, options), dtype=np.float64)
+    difference = np.abs(result - reference)
+    mse = float(np.mean(difference**2))
+    return {
+        "image": str(args.image),
+        "weights": str(args.weights),
+        "options": dataclasses.asdict(options),
+        "max_difference": int(difference.max()),
+        "differing_pct": round(100 * float(np.mean(difference > 0)), 3),
+        "psnr_vs_exact": None if mse == 0 else round(10 * np.log10(255**2 / mse), 2),
     }
 
 
@@ -110,3 +140,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     once.add_argument("--size", type=int, required=True)
     once.add_argument("--mode", choices=("tiled", "whole"), required=True)
     once.set_defaults(run=infer_once)
+    agree = commands.add_parser(
+        "agree", help="an option set's output against the exact fp32 one, on a real image"
+    )
+    agree.add_argument("image", help="image file to upscale")
+    agree.add_argument(
+        "--weights", default="builtin", help="model file or builtin (default: builtin)"
+    )
+    add_inference_arguments(agree)
+    agree.set_defaults(run=bench_agree)

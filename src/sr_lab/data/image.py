@@ -120,12 +120,17 @@ def save_image(image: Image.Image, path: str | Path, icc_profile: bytes | None =
         image.save(f, format=fmt, **options)
 
 
-def pil_to_tensor(image: Image.Image | np.ndarray) -> torch.Tensor:
-    """(C, H, W) float32 in [0, 1] from an 8-bit PIL image or (H, W[, C]) uint8 array."""
-    array = np.asarray(image, dtype=np.uint8)
+def image_bytes(image: Image.Image | np.ndarray) -> torch.Tensor:
+    """(C, H, W) uint8 from an 8-bit PIL image or (H, W[, C]) uint8 array (an (H, W, C) view)."""
+    array = np.array(image, dtype=np.uint8)
     if array.ndim == 2:
         array = array[:, :, None]
-    return torch.from_numpy(array.copy()).permute(2, 0, 1).float().div_(255)
+    return torch.from_numpy(array).permute(2, 0, 1)
+
+
+def pil_to_tensor(image: Image.Image | np.ndarray) -> torch.Tensor:
+    """(C, H, W) float32 in [0, 1] from an 8-bit PIL image or (H, W[, C]) uint8 array."""
+    return image_bytes(image).float().div_(255)
 
 
 def quantize(x: torch.Tensor) -> torch.Tensor:
@@ -137,6 +142,12 @@ def quantize(x: torch.Tensor) -> torch.Tensor:
 
 def tensor_to_pil(x: torch.Tensor) -> Image.Image:
     """A PIL image (L, RGB or RGBA by channel count) from a (C, H, W) float tensor in [0, 1]."""
-    array = quantize(x.detach().float().cpu()).permute(1, 2, 0).numpy()
+    return bytes_to_pil(quantize(x.detach().float().cpu()))
+
+
+def bytes_to_pil(x: torch.Tensor) -> Image.Image:
+    """A PIL image (L, RGB or RGBA by channel count) from a (C, H, W) uint8 tensor (copied once
+    when its memory is already (H, W, C), as the inference engine writes it)."""
+    array = np.ascontiguousarray(x.cpu().permute(1, 2, 0).numpy())
     mode = {1: "L", 3: "RGB", 4: "RGBA"}[array.shape[2]]
     return Image.fromarray(array[:, :, 0] if mode == "L" else array, mode)

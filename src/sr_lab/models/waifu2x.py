@@ -27,6 +27,7 @@ class Vgg7(SRModel):
     """
 
     arch = "vgg7"
+    channels_last_cpu = True
 
     def __init__(self, scale: int = 2, in_channels: int = 3, out_channels: int = 3) -> None:
         super().__init__(locals())
@@ -51,6 +52,7 @@ class Upconv7(SRModel):
     """
 
     arch = "upconv7"
+    channels_last_cpu = True
 
     def __init__(
         self, in_channels: int = 3, out_channels: int = 3, deconv_bias: bool = False
