@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+import pty
 import signal
+import struct
 import subprocess
 import sys
+import termios
 from pathlib import Path
 
 import numpy as np
@@ -119,18 +125,25 @@ def test_ctrl_c_is_one_line_and_status_130(tmp_path: Path) -> None:
     weights = tmp_path / "dcscn12.pt"
     models.save(models.build("dcscn12"), weights)
     command = [sys.executable, "-m", "sr_lab.upscale", source, "-o", tmp_path / "out.png"]
+    terminal, stderr = pty.openpty()  # a terminal, so the tiles' progress bar shows at once
+    fcntl.ioctl(stderr, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
     job = subprocess.Popen(
         [*map(str, command), "--weights", str(weights), "--tile", "64"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
     )
-    seen = ""  # wait until the tiles' progress bar shows: the work has started
-    while "big.png" not in seen and (char := job.stderr.read(1)):
-        seen += char
+    os.close(stderr)
+    seen = b""  # wait until the tiles' progress bar shows: the work has started
+    while b"big.png" not in seen:
+        seen += os.read(terminal, 4096)
     job.send_signal(signal.SIGINT)
-    _, err = job.communicate(timeout=60)
-    assert job.returncode == 130 and err.strip().splitlines()[-1] == "interrupted"
+    assert job.wait(timeout=60) == 130
+    with contextlib.suppress(OSError):  # the terminal's end reads as an error once it closes
+        while chunk := os.read(terminal, 4096):
+            seen += chunk
+    os.close(terminal)
+    err = seen.decode(errors="replace")
+    assert err.strip().splitlines()[-1].strip().endswith("interrupted")
     assert "Traceback" not in err and not (tmp_path / "out.png").exists()
 
 

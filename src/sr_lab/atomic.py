@@ -30,6 +30,11 @@ def atomic_write(path: str | Path, mode: str = "wb", **open_args: Any) -> Iterat
             yield f
         os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600
         os.replace(tmp, path)
+    except OSError as err:  # a full disk: the error names the file, not a descriptor
+        Path(tmp).unlink(missing_ok=True)
+        if err.filename is None:
+            raise OSError(err.errno, err.strerror, str(path)) from err
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -5,28 +5,33 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import os
 import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from tqdm import tqdm
 
 from sr_lab import __version__
-from sr_lab.config import cpu_training_precision
+from sr_lab.config import RunDirectory, cpu_training_precision
 from sr_lab.tiling import BACKENDS, InferenceOptions
 
 T = TypeVar("T")
+# errors of a write that failed midway (full disk or quota, file too large, I/O): the work
+# failed (status 1), unlike bad input found before any work (status 2)
+WRITE_FAILURES = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
 SMALL_TILE = 32  # input pixels: below this, the tiles' context overlap dominates the work
 
 
 def run_or_exit(function: Callable[..., T], *args: Any) -> T:
     """``function(*args)`` under sr_lab's exit-status contract, one line on stderr and no
     traceback (``SR_LAB_DEBUG=1`` shows it): a ValueError or OSError (bad value, missing or
-    unreadable file) exits 2, Ctrl-C exits 130, anything unexpected exits 1."""
+    unreadable file) exits 2, a write that failed (a full disk) 1, Ctrl-C 130, anything
+    unexpected 1."""
     debug = os.environ.get("SR_LAB_DEBUG", "") not in ("", "0")
     try:
         return function(*args)
@@ -36,8 +41,9 @@ def run_or_exit(function: Callable[..., T], *args: Any) -> T:
     except (ValueError, OSError) as err:
         if debug:
             raise
-        print(f"error: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
+        where = isinstance(err, OSError) and err.filename is not None and err.strerror
+        print(f"error: {f'{err.filename}: {err.strerror}' if where else err}", file=sys.stderr)
+        raise SystemExit(1 if getattr(err, "errno", None) in WRITE_FAILURES else 2) from None
     except Exception as err:
         if debug:
             raise
@@ -45,19 +51,41 @@ def run_or_exit(function: Callable[..., T], *args: Any) -> T:
         raise SystemExit(1) from None
 
 
-def progress(items: Sequence[T], desc: str, unit: str, every_s: float = 30.0) -> Iterator[T]:
-    """``items`` with a progress bar on a terminal; when stderr goes to a file, a plain line
-    every ``every_s`` seconds (and a last one, if any was written)."""
+@contextlib.contextmanager
+def counter(total: int, desc: str, unit: str, every_s: float = 30.0) -> Iterator[Callable]:
+    """An ``advance(n)`` function for work of ``total`` units: a progress bar on a terminal;
+    when stderr goes to a file, a plain line every ``every_s`` seconds (and a last one, if any
+    was written), so logs show that long work is moving."""
     if sys.stderr.isatty():
-        yield from tqdm(items, desc=desc, unit=unit, leave=False)
+        with tqdm(total=total, desc=desc, unit=unit, leave=False) as bar:
+            yield bar.update
         return
-    start = last = time.monotonic()
-    for done, item in enumerate(items, 1):
-        yield item
-        now = time.monotonic()
-        if now - last >= every_s or (done == len(items) and last > start):
-            print(f"{desc}: {done}/{len(items)} {unit} ({now - start:.0f} s)", file=sys.stderr)
-            last = now
+    start = time.monotonic()
+    done, shown, last = 0, 0, start
+
+    def show() -> None:
+        nonlocal shown, last
+        last = time.monotonic()
+        print(f"{desc}: {done}/{total} {unit} ({last - start:.0f} s)", file=sys.stderr)
+        shown = done
+
+    def advance(n: int = 1) -> None:
+        nonlocal done
+        done += n
+        if time.monotonic() - last >= every_s:
+            show()
+
+    yield advance
+    if shown and shown != done:
+        show()
+
+
+def progress(items: Sequence[T], desc: str, unit: str, every_s: float = 30.0) -> Iterator[T]:
+    """``items``, counted by ``counter`` as each one's work finishes."""
+    with counter(len(items), desc, unit, every_s) as advance:
+        for item in items:
+            yield item
+            advance()
 
 
 def remove_stub(run_dir: Path) -> None:
@@ -72,14 +100,50 @@ def remove_stub(run_dir: Path) -> None:
         run_dir.rmdir()
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one ``error:`` line (exit status 2), as every
+    other bad input is, pointing to ``--help`` instead of printing the usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def make_parser(prog: str, doc: str | None) -> argparse.ArgumentParser:
     """An argument parser whose help starts with the entry point's docstring, as written, and
     that answers ``--version``."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--version", action="version", version=f"sr_lab {__version__}")
     return parser
+
+
+def run_hydra(hydra_main: Callable[[], Any]) -> None:
+    """A Hydra entry point under the exit-status contract: Hydra's own errors (an unknown
+    config key, a bad override, a missing config option) become one ``error:`` line and exit
+    status 2 like every other bad input. ``HYDRA_FULL_ERROR=1`` (set here unless the user set
+    it) makes Hydra raise them rather than print its multi-line report."""
+    from hydra.errors import HydraException
+
+    os.environ.setdefault("HYDRA_FULL_ERROR", "1")
+    RunDirectory.last = None
+
+    def composed() -> None:
+        try:
+            hydra_main()
+        except HydraException as err:
+            message = str(err).split("Config search path")[0]
+            raise ValueError(" ".join(message.split())) from None
+        except OSError as err:  # Hydra's own writes (.hydra/, the log) failed: a full disk
+            run_dir = RunDirectory.last
+            if run_dir is None:
+                raise
+            remove_stub(run_dir)
+            if err.filename is None:
+                raise OSError(err.errno, err.strerror, str(run_dir)) from None
+            raise
+
+    run_or_exit(composed)
 
 
 def exit_on_version(argv: list[str] | None = None) -> None:

@@ -6,10 +6,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 # The configs ship inside the package (src/sr_lab/conf links to the repository's conf/).
 CONF_DIR = Path(__file__).resolve().parent / "conf"
+
+
+class RunDirectory(Callback):
+    """A Hydra callback (conf/hydra/default.yaml) that remembers where a single run writes,
+    before Hydra writes anything there itself, so ``cli.run_hydra`` can clear a failed one."""
+
+    last: Path | None = None
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        RunDirectory.last = Path(config.hydra.run.dir)
 
 
 def compose(name: str, overrides: list[str] | tuple[str, ...] = ()) -> DictConfig:

@@ -24,7 +24,7 @@ from PIL import Image
 
 from sr_lab.atomic import atomic_write
 from sr_lab.checks import whole
-from sr_lab.cli import exit_on_version, progress, remove_stub, run_or_exit
+from sr_lab.cli import exit_on_version, progress, remove_stub, run_hydra, run_or_exit
 from sr_lab.config import CONF_DIR, build
 from sr_lab.data.degradation import SUBSAMPLING, Degradation, jpeg_roundtrip
 from sr_lab.data.image import ImageError, list_images, open_image
@@ -247,7 +247,7 @@ def hydra_main(cfg: DictConfig) -> None:
 def main() -> None:
     """The console entry point: ``--version``, or Hydra's command line."""
     exit_on_version()
-    hydra_main()
+    run_hydra(hydra_main)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from pytorch_lightning.loggers import TensorBoardLogger
 
 from sr_lab import models
 from sr_lab.checks import number, whole
-from sr_lab.cli import exit_on_version, remove_stub, run_or_exit
+from sr_lab.cli import exit_on_version, remove_stub, run_hydra, run_or_exit
 from sr_lab.config import CONF_DIR, build  # importing it registers the configs' resolvers
 from sr_lab.models.base import SRModel
 from sr_lab.module import SRModule
@@ -125,7 +125,7 @@ def main() -> None:
     saved overrides added first)."""
     exit_on_version()
     sys.argv[1:] = resume_arguments(sys.argv[1:])
-    hydra_main()
+    run_hydra(hydra_main)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ whole-image inference, in memory bounded by the tile size.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -17,7 +18,14 @@ import torch
 from tqdm import tqdm
 
 from sr_lab import models
-from sr_lab.cli import add_inference_arguments, inference_options, make_parser, run_or_exit
+from sr_lab.cli import (
+    add_inference_arguments,
+    counter,
+    inference_options,
+    make_parser,
+    progress,
+    run_or_exit,
+)
 from sr_lab.data.image import ImageError, list_images, open_image, save_image
 from sr_lab.inference import doublings, doublings_to, resize_to, target_size, upscale_image
 from sr_lab.models import SRModel
@@ -220,6 +228,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             parser.error("--width and --height must be >= 1")
     elif args.scale is None:
         args.scale = 2.0
+    elif not math.isfinite(args.scale):
+        parser.error(f"--scale must be a finite number, got {args.scale}")
     elif args.scale <= 0:
         parser.error(f"--scale must be > 0, got {args.scale:g}")
     elif args.scale == 1 and args.noise < 0:
@@ -240,7 +250,7 @@ def run(args: argparse.Namespace) -> int:
         passes(doublings(args.scale))
     jobs = plan_jobs(args.inputs, args.output, args.format)
     failed, kept, done, mp_in, start = 0, 0, 0, 0.0, time.perf_counter()
-    for job in tqdm(jobs, desc="images", unit="img", disable=len(jobs) < 2):
+    for job in progress(jobs, "images", "img") if len(jobs) > 1 else jobs:
         if job.target.exists() and not args.overwrite:
             tqdm.write(f"kept {job.target}: it exists (--overwrite replaces it)")
             kept += 1
@@ -258,8 +268,8 @@ def run(args: argparse.Namespace) -> int:
         size = target_size(image.size, args.scale, args.width, args.height)
         for model in passes(doublings_to(image.size, size)):
             total = tile_count(image.height, image.width, options)
-            with tqdm(total=total, desc=job.source.name, unit="tile", leave=False) as bar:
-                image = upscale_image(model, image, options, bar.update)
+            with counter(total, job.source.name, "tile") as advance:
+                image = upscale_image(model, image, options, advance)
         try:
             save_image(resize_to(image, size), job.target, icc)
         except OSError as err:  # a full disk, a folder removed meanwhile: this image fails

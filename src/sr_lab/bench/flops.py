@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 
 import torch
@@ -10,7 +11,8 @@ import torch.nn.functional as F
 
 
 def conv_flops(model: torch.nn.Module, size: int) -> int:
-    """Multiply-adds x 2 of every convolution in one forward pass of a size x size input."""
+    """Multiply-adds x 2 of every convolution in one forward pass of a size x size input,
+    traced on the meta device (shapes only), so any size costs no memory."""
     total = 0
 
     def count(module: torch.nn.Module, inputs: tuple, output: torch.Tensor) -> None:
@@ -20,15 +22,12 @@ def conv_flops(model: torch.nn.Module, size: int) -> int:
         values = output if isinstance(module, torch.nn.Conv2d) else inputs[0]
         total += 2 * module.weight[0].numel() * values.numel()
 
-    hooks = [
-        m.register_forward_hook(count)
-        for m in model.modules()
-        if isinstance(m, torch.nn.Conv2d | torch.nn.ConvTranspose2d)
-    ]
+    shapes = copy.deepcopy(model).to("meta")
+    for m in shapes.modules():
+        if isinstance(m, torch.nn.Conv2d | torch.nn.ConvTranspose2d):
+            m.register_forward_hook(count)
     with torch.no_grad():
-        model(torch.zeros(1, model.in_channels, size, size))
-    for hook in hooks:
-        hook.remove()
+        shapes(torch.zeros(1, model.in_channels, size, size, device="meta"))
     return total
 
 

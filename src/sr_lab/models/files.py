@@ -135,7 +135,10 @@ def load(path: str | Path, **overrides: Any) -> SRModel:
         try:
             payload = torch.load(path, map_location="cpu", weights_only=True)
         except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile) as err:
-            raise ModelFileError(path, f"not a PyTorch weights file ({err})") from None
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            if reason.startswith("Weights only load failed"):  # torch's advice does not apply
+                reason = "it holds pickled objects beyond tensors, which sr_lab never runs"
+            raise ModelFileError(path, f"not a PyTorch weights file ({reason})") from None
     if not isinstance(payload, dict):
         raise ModelFileError(path, f"expected a dict of weights, found {type(payload).__name__}")
     if FORMAT_KEY in payload:
