@@ -211,9 +211,12 @@ def test_cli_error_is_one_line_and_leaves_no_run_directory(tmp_path: Path) -> No
     assert not run.exists()
 
 
-def test_console_and_train_log(tmp_path: Path) -> None:
+@pytest.mark.parametrize("bar", ["default", "tqdm"])  # rich where installed, else tqdm
+def test_console_and_train_log(tmp_path: Path, bar: str) -> None:
     beat = "callbacks.epoch_summary.heartbeat_s=0"  # without a terminal: a line every step
-    result = run_cli("debug=smoke", "trainer=cpu", beat, f"hydra.run.dir={tmp_path}", cwd=ROOT)
+    tqdm = "+callbacks.bar._target_=pytorch_lightning.callbacks.TQDMProgressBar"
+    args = ["debug=smoke", "trainer=cpu", beat, f"hydra.run.dir={tmp_path}"]
+    result = run_cli(*args, *([tqdm] if bar == "tqdm" else []), cwd=ROOT)
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout + result.stderr
     assert "Tip:" not in out and "LeafSpec" not in out and "model summary" not in out
@@ -225,6 +228,8 @@ def test_console_and_train_log(tmp_path: Path) -> None:
     for line in (where, "epoch 0 | step 3 | train/loss", "`Trainer.fit` stopped", "done at step 3"):
         assert line in log
     assert "step 2 | " in log and " steps/s | train/loss " in log
+    for line in (where, "epoch 0 | step 3 | train/loss", "done at step 3"):  # and the console
+        assert line in out, (line, out[-2000:])
 
 
 def test_ddp_sim_runs_two_cpu_processes_and_reduces_metrics(tmp_path: Path) -> None:

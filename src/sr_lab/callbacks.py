@@ -14,8 +14,10 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 import torch.nn.functional as F
+from pytorch_lightning.callbacks import TQDMProgressBar
 from pytorch_lightning.loggers import TensorBoardLogger
 from pytorch_lightning.utilities import rank_zero_only
+from tqdm import tqdm
 
 from sr_lab.atomic import atomic_write
 from sr_lab.baseline import interpolate
@@ -83,7 +85,10 @@ def say(trainer: pl.Trainer, line: str) -> None:
     """A line on the console (through the progress bar, so it stays intact) and in the run's
     log file (``train.log``, through the ``sr_lab`` logger)."""
     bar = trainer.progress_bar_callback
-    (bar.print if bar is not None else print)(line)
+    if isinstance(bar, TQDMProgressBar):  # its print() drops lines while no bar is active
+        tqdm.write(line)
+    else:
+        (bar.print if bar is not None else print)(line)
     logging.getLogger("sr_lab").info(line)
 
 
