@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import _thread
 import contextlib
-import json
 import resource
 import signal
-import struct
 import sys
 import threading
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,87 +22,19 @@ import pytest
 import torch
 from PIL import Image
 
+from hostile_files import make_corpus
 from sr_lab import compare, evaluate, export, models, train, upscale
 from sr_lab.bench import main as bench_main
 from sr_lab.data.datamodule import decode_shard
 from sr_lab.data.sources import FolderSource
 from sr_lab.inference import upscale_image
 from sr_lab.models import ModelFileError
-from sr_lab.models.files import FORMAT_KEY
-
-
-def png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def write_bomb(path: Path) -> None:
-    """A valid PNG header claiming 50000 x 50000 pixels (beyond Pillow's bomb guard)."""
-    header = struct.pack(">IIBBBBB", 50_000, 50_000, 8, 2, 0, 0, 0)
-    body = png_chunk(b"IHDR", header) + png_chunk(b"IDAT", zlib.compress(b"\0"))
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + body + png_chunk(b"IEND", b""))
-
-
-def save_pt(path: Path, payload: object) -> None:
-    with path.open("wb") as f:
-        torch.save(payload, f)
 
 
 @pytest.fixture(scope="module")
 def d(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Every hostile file of the corpus, and a few good ones to pair them with."""
-    root = tmp_path_factory.mktemp("hostile")
-    rgb = np.random.default_rng(0).integers(0, 256, (10, 12, 3), dtype=np.uint8)
-    Image.fromarray(rgb).save(root / "good.png")
-    model = models.build("vgg7")
-    models.save(model, root / "vgg7.pt")
-    meta, state = {"arch": model.arch, "config": model.config}, model.state_dict()
-    models.write_waifu2x_json(model, root / "scale2.0x_model.json")
-    layers = json.loads((root / "scale2.0x_model.json").read_text())
-    for name, (layer, key, value) in {
-        "nan.json": (2, "bias", float("nan")),
-        "inf.json": (6, "bias", float("inf")),
-        "planes.json": (0, "nInputPlane", "three"),
-    }.items():
-        spoiled = json.loads(json.dumps(layers))
-        spoiled[layer][key] = [value] * len(spoiled[layer]["bias"]) if key == "bias" else value
-        (root / name).write_text(json.dumps(spoiled))
-    (root / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
-    (root / "truncated.json").write_text(json.dumps(layers)[:500])
-    (root / "object.json").write_text('{"weight": 1}')
-    (root / "empty.json").write_text("")
-    poisoned = {k: torch.full_like(v, float("nan")) for k, v in state.items()}
-    save_pt(root / "nan.pt", {FORMAT_KEY: meta, "state_dict": poisoned})
-    save_pt(root / "keys.pt", {FORMAT_KEY: {**meta, "config": {"colour": 1}}, "state_dict": state})
-    save_pt(root / "meta.pt", {FORMAT_KEY: "vgg7", "state_dict": state})
-    (root / "empty.pt").write_bytes(b"")
-    (root / "noise.pt").write_bytes(np.random.default_rng(1).bytes(2048))
-    (root / "noise.safetensors").write_bytes(b"\xff" * 64)
-    (root / "nomodels").mkdir()
-    write_bomb(root / "bomb.png")
-    (root / "text.png").write_text("not an image")
-    (root / "empty.png").write_bytes(b"")
-    (root / "truncated.png").write_bytes((root / "good.png").read_bytes()[:60])
-    frames = [Image.new("RGB", (8, 8), c) for c in ("red", "blue")]
-    frames[0].save(root / "anim.gif", save_all=True, append_images=frames[1:])
-    frames[0].save(root / "anim.webp", save_all=True, append_images=frames[1:], lossless=True)
-    exif = Image.Exif()
-    exif[0x0112] = 6  # displayed rotated by 90 degrees: 12x10 stored, 10x12 shown
-    Image.fromarray(rgb).save(root / "rotated.jpg", exif=exif.tobytes(), quality=95)
-    Image.fromarray(np.full((10, 12), 0.8, np.float32), "F").save(root / "float.tif")
-    Image.fromarray(np.full((10, 12), 40000, np.uint16)).save(root / "deep16.png")
-    Image.new("RGB", (1, 1), (200, 10, 10)).save(root / "one.png")
-    icc = bytes(16) + b"CMYK" + bytes(108)  # a CMYK profile on an RGB image
-    Image.fromarray(rgb).save(root / "cmyk_icc.png", icc_profile=icc)
-    (root / "mixed").mkdir()
-    for name in ("good.png", "bomb.png", "text.png"):
-        (root / "mixed" / name).write_bytes((root / name).read_bytes())
-    (root / "eval").mkdir()
-    Image.fromarray(np.tile(rgb, (5, 4, 1))).save(root / "eval" / "big.png")
-    (root / "twins").mkdir()
-    Image.fromarray(rgb).save(root / "twins" / "x.png")
-    Image.fromarray(rgb).save(root / "twins" / "x.jpg")
-    (root / "a_file").write_text("in the way")
-    return root
+    """The corpus's files (``hostile_files.make_corpus``)."""
+    return make_corpus(tmp_path_factory.mktemp("hostile"))
 
 
 COMMANDS: dict[str, Callable[[list[str]], None]] = {
@@ -173,7 +102,8 @@ def file_size_limit(size: int) -> Iterator[None]:
 class Case:
     """One hostile run: the command, its arguments ({d}: the corpus, {o}: this case's empty
     output folder), the exit status, a text its output must hold, and the images it must
-    have written (name under {o}: (width, height[, mode]), RGB unless said)."""
+    have written (name under {o}: (width, height[, mode[, value of every pixel]]), RGB unless
+    said; ``ID`` is the identity model, so the values are the input's)."""
 
     command: str
     argv: str
@@ -184,6 +114,7 @@ class Case:
 
 IN = "{d}/good.png -o {o}/x.png"
 W = "--weights {d}/vgg7.pt"
+ID = "--weights {d}/identity.pt"
 EVAL = "dataset={d}/mixed weights=bicubic hydra.run.dir={o}/run"
 EVAL_OK = "dataset={d}/eval weights=bicubic"
 TRAIN = "debug=smoke hydra.run.dir={o}/run"
@@ -231,6 +162,9 @@ CASES = {
     "two into one": Case(
         "upscale", "{d}/good.png {d}/one.png -o {o}/x.png", 2, "need an output folder"
     ),
+    "two into a .bmp": Case(
+        "upscale", "{d}/good.png {d}/one.png -o {o}/x.bmp", 2, "need an output folder"
+    ),
     "x.png and x.jpg": Case("upscale", "{d}/twins -o {o}/out", 2, "would both write"),
     "onto the input": Case("upscale", "{d}/good.png -o {d}/good.png", 2, "is an input image"),
     "onto the input, forced": Case(
@@ -243,17 +177,23 @@ CASES = {
     "animated gif": Case("upscale", "{d}/anim.gif -o {o}/x.png " + W, 1, "animated (2 frames)"),
     "animated webp": Case("upscale", "{d}/anim.webp -o {o}/x.png " + W, 1, "animated (2 frames)"),
     "float tiff": Case(
-        "upscale", "{d}/float.tif -o {o}/x.png " + W, 0, "", {"x.png": (24, 20, "L")}
+        "upscale", "{d}/float.tif -o {o}/x.png " + ID, 0, "", {"x.png": (24, 20, "L", 204)}
     ),
     "16-bit png": Case(
-        "upscale", "{d}/deep16.png -o {o}/x.png " + W, 0, "reduced to 8", {"x.png": (24, 20, "L")}
+        "upscale",
+        "{d}/deep16.png -o {o}/x.png " + ID,
+        0,
+        "reduced to 8",
+        {"x.png": (24, 20, "L", 156)},
     ),
     "text as png": Case("upscale", "{d}/text.png -o {o}/x.png " + W, 1, "text.png"),
     "empty png": Case("upscale", "{d}/empty.png -o {o}/x.png " + W, 1, "empty.png"),
     "cut png": Case("upscale", "{d}/truncated.png -o {o}/x.png " + W, 1, "truncated.png"),
-    "1x1 image": Case("upscale", "{d}/one.png -o {o}/x.png " + W, 0, "", {"x.png": (2, 2)}),
+    "1x1 image": Case(
+        "upscale", "{d}/one.png -o {o}/x.png " + ID, 0, "", {"x.png": (2, 2, "RGB", [200, 10, 10])}
+    ),
     "cmyk profile": Case(
-        "upscale", "{d}/cmyk_icc.png -o {o}/x.png " + W, 0, "", {"x.png": (24, 20)}
+        "upscale", "{d}/cmyk_icc.png -o {o}/x.png " + ID, 0, "", {"x.png": (24, 20)}
     ),
     # values: named, range-checked, before any work
     "tile abc": Case("upscale", IN + " --tile abc", 2, "--tile: invalid int value: 'abc'"),
@@ -309,9 +249,13 @@ def test_hostile_command(name: str, d: Path, tmp_path: Path, capsys: pytest.Capt
     argv = [a.format(d=d, o=out) for a in case.argv.split()]
     result = call(case.command, argv, capsys)
     check(result, case.status, case.says)
-    for image, (width, height, *mode) in (case.writes or {}).items():
+    for image, (width, height, *more) in (case.writes or {}).items():
         with Image.open(out / image) as written:
-            assert (*written.size, written.mode) == (width, height, *(mode or ["RGB"])), image
+            mode, value = (more + [None])[:2] if more else ("RGB", None)
+            assert (*written.size, written.mode) == (width, height, mode), image
+            assert "icc_profile" not in written.info  # none fits: no input had an RGB one
+            if value is not None:
+                assert np.all(np.asarray(written) == value), np.unique(np.asarray(written))
     if case.status == 2:  # refused before any work: nothing written, no run directory
         assert not any(out.iterdir()), list(out.rglob("*"))
     assert not leftovers(out) and not list(d.rglob("*.tmp"))

@@ -26,7 +26,7 @@ from sr_lab.cli import (
     progress,
     run_or_exit,
 )
-from sr_lab.data.image import ImageError, list_images, open_image, save_image
+from sr_lab.data.image import IMAGE_SUFFIXES, ImageError, list_images, open_image, save_image
 from sr_lab.inference import doublings, doublings_to, resize_to, target_size, upscale_image
 from sr_lab.models import SRModel
 from sr_lab.tiling import TTA_LEVELS, InferenceOptions, tile_count
@@ -120,7 +120,7 @@ def plan_jobs(inputs: list[Path], out: Path, fmt: str) -> list[Job]:
             raise UsageError(f"-o {out}: the output must end in .png or .webp")
         jobs = [Job(inputs[0], out)]
     else:
-        if out.suffix.lower() in OUTPUT_SUFFIXES + (".jpg", ".jpeg") and not out.is_dir():
+        if out.suffix.lower() in IMAGE_SUFFIXES and not out.is_dir():
             raise UsageError(f"-o {out}: several input images need an output folder, not a file")
         jobs = []
         for path in inputs:
