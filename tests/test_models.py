@@ -6,6 +6,8 @@ import pytest
 import torch
 
 from sr_lab import models
+from sr_lab.models.subpixel import SubpixelConvTranspose
+from sr_lab.tiling import InferenceOptions
 
 PARAMETERS = {
     "upconv7": 552_480,
@@ -137,3 +139,24 @@ def test_unknown_name_lists_choices() -> None:
 def test_bad_arguments(name: str, kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         models.build(name, **kwargs)
+
+
+@pytest.mark.parametrize(("k", "s", "p"), [(4, 2, 3), (4, 2, 1), (3, 2, 1), (2, 2, 0), (5, 3, 2)])
+def test_subpixel_convolution_equals_the_transposed_one(k: int, s: int, p: int) -> None:
+    torch.manual_seed(0)
+    layer = torch.nn.ConvTranspose2d(7, 3, k, stride=s, padding=p, bias=k != 4)
+    x = torch.randn(2, 7, 9, 13)
+    with torch.no_grad():
+        expected, got = layer(x), SubpixelConvTranspose(layer)(x)
+    assert got.shape == expected.shape and (got - expected).abs().max() < 1e-5
+
+
+def test_fast_inference_converts_upconv7_and_leaves_the_model_alone() -> None:
+    model = models.build("upconv7").eval()
+    fast = InferenceOptions().prepare(model)
+    assert isinstance(fast.upsample, SubpixelConvTranspose)
+    assert isinstance(model.upsample, torch.nn.ConvTranspose2d)  # the caller's model is kept
+    assert InferenceOptions(exact=True).prepare(model) is model
+    x = torch.rand(1, 3, 30, 34)
+    with torch.no_grad():
+        assert (fast(x) - model(x)).abs().max() < 1e-5

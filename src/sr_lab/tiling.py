@@ -23,6 +23,7 @@ import torch
 from sr_lab import dihedral
 from sr_lab.checks import whole
 from sr_lab.models.base import SRModel
+from sr_lab.models.subpixel import with_subpixel_upsampling
 
 TTA_LEVELS = (1, 2, 4, 8)
 PRECISIONS = ("fp32", "bf16")
@@ -61,7 +62,8 @@ def reused_memory() -> Iterator[None]:
     """glibc hands every freed block above 32 MB back to the kernel at once and maps fresh,
     zeroed pages for the next, so each tile's activations page-fault anew: about 20% of fp32
     upconv7 inference on 2 cores (docs/benchmarks.md). For the block, malloc keeps what is
-    freed for reuse (no mmap for large blocks, no trimming); afterwards it is given back. Not
+    freed for reuse (no mmap for large blocks, no trimming); afterwards it is given back. Only
+    for repeated same-shape work (tiles): one whole-image pass would fragment the heap. Not
     glibc: nothing changes."""
     libc = _glibc()
     if libc is None:
@@ -109,12 +111,16 @@ class InferenceOptions:
 
     def prepare(self, model: SRModel) -> SRModel:
         """``model`` in eval mode on the device, in the memory format these options ask for;
-        for the onnxruntime backend, exported to ONNX (unless it is an ONNX graph already)."""
+        without ``exact``, its transposed convolutions computed as subpixel convolutions (a
+        copy: the model itself is left as it is); for the onnxruntime backend, exported to
+        ONNX (unless it is an ONNX graph already)."""
         if self.backend == "onnxruntime":
             from sr_lab.onnx_graph import OnnxRuntimeModel, onnx_bytes
 
             if not isinstance(model, OnnxRuntimeModel):
                 model = OnnxRuntimeModel(onnx_bytes(model))
+        elif not self.exact:
+            model = with_subpixel_upsampling(model)
         layout = torch.channels_last if self.wants_channels_last(model) else torch.contiguous_format
         return model.eval().to(self.device, memory_format=layout)
 
@@ -126,9 +132,8 @@ class InferenceOptions:
 
     @contextlib.contextmanager
     def runtime(self) -> Iterator[None]:
-        """Kernels and autocast as asked, with freed memory reused; fp32 leaves any caller's
-        autocast as it is."""
-        with exact_kernels(self.exact), reused_memory(), contextlib.ExitStack() as stack:
+        """Kernels and autocast as asked; fp32 leaves any caller's autocast as it is."""
+        with exact_kernels(self.exact), contextlib.ExitStack() as stack:
             if self.precision == "bf16":
                 stack.enter_context(torch.autocast(torch.device(self.device).type, torch.bfloat16))
             yield
@@ -193,7 +198,7 @@ def upscale_tiled(
     span = (tile_h + 2 * c, tile_w + 2 * c)
     origins = [(y, x0) for y in ys for x0 in xs]
     out = None
-    with options.runtime():
+    with options.runtime(), reused_memory():  # tiles of one shape: each reuses the last's memory
         for group in _batches(origins, options.batch):
             windows = torch.cat([_window(x, y - c, x0 - c, span) for y, x0 in group]).to(device)
             is_bytes = windows.dtype == torch.uint8
