@@ -235,6 +235,8 @@ CASES = {
         2,
         "within 1..100",
     ),
+    "bench unknown model": Case("bench", "infer --model srgan", 2, "unknown model 'srgan'"),
+    "bench agree, text image": Case("bench", "agree {d}/text.png", 2, "text.png"),
     "resume another network": Case(
         "train", TRAIN + " model=dcscn8 ckpt_path={d}/vgg7.pt", 2, "holds a vgg7"
     ),
