@@ -53,7 +53,10 @@ DEFAULT_TRIM_THRESHOLD, DEFAULT_MMAP_MAX = 128 * 1024, 65536
 @functools.cache
 def _glibc() -> ctypes.CDLL | None:
     """The process's C library if it is glibc (which has ``mallopt``), else None."""
-    libc = ctypes.CDLL(None)
+    try:
+        libc = ctypes.CDLL(None)
+    except (OSError, TypeError):  # a platform without a process-wide C library handle
+        return None
     return libc if hasattr(libc, "gnu_get_libc_version") and hasattr(libc, "mallopt") else None
 
 
