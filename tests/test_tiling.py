@@ -46,7 +46,10 @@ def test_default_fast_kernels_stay_close(name: str, image: torch.Tensor) -> None
     model = InferenceOptions().prepare(models.build(name))
     fast = upscale_tiled(model, image, InferenceOptions(tile=17, batch=2))
     exact = run_padded(model, image, EXACT)
-    assert 0 < (fast - exact).abs().max() < 1e-5  # oneDNN's rounding, not a different result
+    difference = (fast - exact).abs().max()
+    assert difference < 1e-5  # oneDNN's rounding, not a different result
+    if name == "upconv7":  # its transposed convolution ran as a subpixel one: other sums
+        assert difference > 0
 
 
 def test_uint8_input_and_store_equal_the_float_path(image: torch.Tensor) -> None:

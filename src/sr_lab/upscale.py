@@ -1,8 +1,9 @@
 """Upscale and denoise images: ``python -m sr_lab.upscale INPUT [INPUT ...] -o OUT``.
 
 INPUT is image files or folders (searched recursively); OUT is a .png or .webp file for a single
-input image, else a folder (made if needed) that mirrors the input tree. Tiled inference equals
-whole-image inference, in memory bounded by the tile size.
+input image, else a folder (made if needed) that mirrors the input tree. Tiled inference is
+within one 8-bit step of one whole-image pass (bit-identical with --exact), in memory bounded
+by the tile size.
 """
 
 from __future__ import annotations
