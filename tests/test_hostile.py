@@ -301,11 +301,14 @@ def test_ctrl_c_is_status_130_and_leaves_nothing(
     Image.new("RGB", (512, 512), (90, 140, 200)).save(big)
     argv = [str(big), "-o", str(tmp_path / "out.png"), "--weights", str(d / "vgg7.pt")]
     timer = threading.Timer(0.5, _thread.interrupt_main)  # a few seconds of 8-pixel tiles
+    # Ctrl-C as Python handles it, even where the test runner started with SIGINT ignored
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer.start()
     try:
         result = call("upscale", [*argv, "--tile", "8"], capsys)
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, previous)
     check(result, 130, "interrupted")
     assert result.err.strip().splitlines()[-1] == "interrupted"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.png"]

@@ -131,6 +131,8 @@ def test_ctrl_c_is_one_line_and_status_130(tmp_path: Path) -> None:
         [*map(str, command), "--weights", str(weights), "--tile", "64"],
         stdout=subprocess.DEVNULL,
         stderr=stderr,
+        # a shell's background job starts with SIGINT ignored; Ctrl-C must reach this one
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     os.close(stderr)
     seen = b""  # wait until the tiles' progress bar shows: the work has started
